@@ -1,0 +1,215 @@
+//! Settings, read once from the environment in `main` and passed down.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use crate::error::Error;
+
+/// Where the router is served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Runtime {
+    /// Under the AWS Lambda runtime (`AWS_LAMBDA_RUNTIME_API` is set), through `lambda_http`.
+    Lambda,
+    /// A plain HTTP listener.
+    Local {
+        /// `HOST:PORT`, default `127.0.0.1:3000`.
+        addr: SocketAddr,
+    },
+}
+
+/// Which database the service uses.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `DATABASE_URL`: `sqlite:`, `mysql://` or `postgres://`. Migrations are not run at start-up;
+    /// pending ones are reported.
+    Url(String),
+    /// The embedded default: a SQLite file in `data_dir`, created and migrated at start-up.
+    Embedded {
+        /// `USERS_DATA_DIR`, default `data` (relative to the working directory).
+        data_dir: PathBuf,
+    },
+}
+
+impl std::fmt::Debug for Database {
+    // The URL may carry a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Url(_) => f.write_str("Url(<redacted>)"),
+            Database::Embedded { data_dir } => f
+                .debug_struct("Embedded")
+                .field("data_dir", data_dir)
+                .finish(),
+        }
+    }
+}
+
+/// The service's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Lambda or local listener.
+    pub runtime: Runtime,
+    /// The database to use.
+    pub database: Database,
+}
+
+/// Default listen port, as in the README.
+pub const DEFAULT_PORT: u16 = 3000;
+/// Default directory of the embedded SQLite database.
+pub const DEFAULT_DATA_DIR: &str = "data";
+/// File name of the embedded SQLite database inside the data directory.
+pub const EMBEDDED_DB_FILE: &str = "users.sqlite3";
+
+impl Config {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the variable that is missing or malformed.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment in production, a map in tests).
+    ///
+    /// Empty values count as unset.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the variable that is missing or malformed.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+
+        let runtime = if get("AWS_LAMBDA_RUNTIME_API").is_some() {
+            Runtime::Lambda
+        } else {
+            let host = match get("HOST") {
+                None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                Some(host) => host.trim().parse().map_err(|_| {
+                    Error::Config(format!(
+                        "HOST must be an IP address such as 127.0.0.1 or 0.0.0.0, got {host:?}"
+                    ))
+                })?,
+            };
+            let port = match get("PORT") {
+                None => DEFAULT_PORT,
+                Some(port) => port.trim().parse().map_err(|_| {
+                    Error::Config(format!("PORT must be a number from 0 to 65535, got {port:?}"))
+                })?,
+            };
+            Runtime::Local {
+                addr: SocketAddr::new(host, port),
+            }
+        };
+
+        let database = match (get("DATABASE_URL"), &runtime) {
+            (Some(url), _) => Database::Url(url.trim().to_owned()),
+            (None, Runtime::Lambda) => {
+                return Err(Error::Config(
+                    "DATABASE_URL is required on AWS Lambda: the embedded SQLite default would \
+                     live in the function's temporary storage and lose every write"
+                        .into(),
+                ));
+            }
+            (None, Runtime::Local { .. }) => Database::Embedded {
+                data_dir: get("USERS_DATA_DIR")
+                    .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from),
+            },
+        };
+
+        Ok(Self { runtime, database })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, Error> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_to_loopback_port_3000_and_the_embedded_database() {
+        let config = config(&[]).expect("defaults are valid");
+        assert_eq!(
+            config.runtime,
+            Runtime::Local {
+                addr: "127.0.0.1:3000".parse().expect("addr")
+            }
+        );
+        assert_eq!(
+            config.database,
+            Database::Embedded {
+                data_dir: PathBuf::from("data")
+            }
+        );
+    }
+
+    #[test]
+    fn host_port_data_dir_and_database_url_override_the_defaults() {
+        let config = config(&[
+            ("HOST", "0.0.0.0"),
+            ("PORT", "8081"),
+            ("USERS_DATA_DIR", "/tmp/x"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            config.runtime,
+            Runtime::Local {
+                addr: "0.0.0.0:8081".parse().expect("addr")
+            }
+        );
+        assert_eq!(
+            config.database,
+            Database::Embedded {
+                data_dir: PathBuf::from("/tmp/x")
+            }
+        );
+        let config = config_with_url();
+        assert_eq!(config.database, Database::Url("mysql://root@h/db".into()));
+    }
+
+    fn config_with_url() -> Config {
+        config(&[("DATABASE_URL", "mysql://root@h/db")]).expect("valid")
+    }
+
+    #[test]
+    fn malformed_settings_are_refused_with_their_name() {
+        for (vars, name) in [
+            (&[("PORT", "http")][..], "PORT"),
+            (&[("PORT", "70000")], "PORT"),
+            (&[("PORT", "-1")], "PORT"),
+            (&[("HOST", "localhost")], "HOST"),
+            (&[("HOST", "1.2.3")], "HOST"),
+            (&[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")], "DATABASE_URL"),
+            (
+                &[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"), ("DATABASE_URL", " ")],
+                "DATABASE_URL",
+            ),
+        ] {
+            let error = config(vars).expect_err("must be refused").to_string();
+            assert!(error.contains(name), "{vars:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn lambda_runtime_ignores_host_and_port() {
+        let config = config(&[
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("PORT", "not-used"),
+        ])
+        .expect("valid");
+        assert_eq!(config.runtime, Runtime::Lambda);
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_database_url() {
+        let config = config(&[("DATABASE_URL", "postgres://user:hunter2@h/db")]).expect("valid");
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+}

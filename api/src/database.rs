@@ -1,0 +1,59 @@
+//! Opening the configured database at start-up.
+
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use crate::config::{Database, EMBEDDED_DB_FILE};
+use crate::error::Error;
+use migration::{Migrator, Runner, SqlLedger, Status};
+
+/// Connects to the configured database.
+///
+/// The embedded default is created in its data directory and brought up to date (every pending
+/// migration applied, and logged). A `DATABASE_URL` database is left as it is — migrations there are
+/// an explicit step (`cargo run -p migration -- up`) — but pending or unknown migrations are logged as
+/// warnings.
+///
+/// # Errors
+/// [`Error::DataDir`] when the data directory cannot be created; [`Error::Migration`] when connecting
+/// or migrating fails.
+pub async fn open(database: &Database) -> Result<DatabaseConnection, Error> {
+    match database {
+        Database::Embedded { data_dir } => {
+            std::fs::create_dir_all(data_dir).map_err(|source| Error::DataDir {
+                path: data_dir.clone(),
+                source,
+            })?;
+            let path = data_dir.join(EMBEDDED_DB_FILE);
+            tracing::info!(path = %path.display(), "using the embedded SQLite database");
+            let db = migration::connect(&format!("sqlite://{}?mode=rwc", path.display()), None)
+                .await?;
+            let runner = Runner::new::<Migrator>(db.clone(), SqlLedger::new(db.clone()));
+            let applied = runner.up(None).await?;
+            if applied.is_empty() {
+                tracing::info!("embedded database is up to date; no pending migrations");
+            } else {
+                tracing::info!(?applied, "applied pending migrations at start-up");
+            }
+            Ok(db)
+        }
+        Database::Url(url) => {
+            let db = migration::connect(url, None).await?;
+            tracing::info!(backend = ?db.get_database_backend(), "connected to DATABASE_URL");
+            let runner = Runner::new::<Migrator>(db.clone(), SqlLedger::new(db.clone()));
+            for state in runner.status().await? {
+                match state.status {
+                    Status::Applied { .. } => {}
+                    Status::Pending => tracing::warn!(
+                        migration = %state.name,
+                        "migration pending; run `cargo run -p migration -- up`"
+                    ),
+                    Status::Missing { .. } => tracing::warn!(
+                        migration = %state.name,
+                        "database records a migration this build does not contain"
+                    ),
+                }
+            }
+            Ok(db)
+        }
+    }
+}

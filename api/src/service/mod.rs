@@ -1,0 +1,3 @@
+//! Database operations over `entity`, free of HTTP types.
+
+pub mod users;
