@@ -91,7 +91,9 @@ impl Config {
             let port = match get("PORT") {
                 None => DEFAULT_PORT,
                 Some(port) => port.trim().parse().map_err(|_| {
-                    Error::Config(format!("PORT must be a number from 0 to 65535, got {port:?}"))
+                    Error::Config(format!(
+                        "PORT must be a number from 0 to 65535, got {port:?}"
+                    ))
                 })?,
             };
             Runtime::Local {
@@ -184,9 +186,15 @@ mod tests {
             (&[("PORT", "-1")], "PORT"),
             (&[("HOST", "localhost")], "HOST"),
             (&[("HOST", "1.2.3")], "HOST"),
-            (&[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")], "DATABASE_URL"),
             (
-                &[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"), ("DATABASE_URL", " ")],
+                &[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")],
+                "DATABASE_URL",
+            ),
+            (
+                &[
+                    ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+                    ("DATABASE_URL", " "),
+                ],
                 "DATABASE_URL",
             ),
         ] {

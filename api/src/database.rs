@@ -25,8 +25,8 @@ pub async fn open(database: &Database) -> Result<DatabaseConnection, Error> {
             })?;
             let path = data_dir.join(EMBEDDED_DB_FILE);
             tracing::info!(path = %path.display(), "using the embedded SQLite database");
-            let db = migration::connect(&format!("sqlite://{}?mode=rwc", path.display()), None)
-                .await?;
+            let db =
+                migration::connect(&format!("sqlite://{}?mode=rwc", path.display()), None).await?;
             let runner = Runner::new::<Migrator>(db.clone(), SqlLedger::new(db.clone()));
             let applied = runner.up(None).await?;
             if applied.is_empty() {

@@ -154,7 +154,10 @@ mod tests {
             (Some(json!("a\nb")), "control characters"),
             (Some(json!("\t")), "control characters"),
             (Some(json!("a\u{7f}")), "control characters"),
-            (Some(json!("x".repeat(256))), "at most 255 characters, got 256"),
+            (
+                Some(json!("x".repeat(256))),
+                "at most 255 characters, got 256",
+            ),
         ];
         for (value, expected) in cases {
             let error = Name::parse("lastName", value.as_ref()).expect_err("must be refused");

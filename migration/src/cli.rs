@@ -10,10 +10,10 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
+use crate::Migrator;
 use crate::error::{Error, Result};
 use crate::ledger::SqlLedger;
 use crate::runner::{MigrationState, Runner, Status};
-use crate::Migrator;
 
 /// Parsed command line.
 #[derive(Debug, Parser)]
@@ -29,7 +29,13 @@ pub struct Cli {
 
     /// Target database, e.g. `sqlite://data/users.sqlite3?mode=rwc`, `mysql://root@127.0.0.1/test`,
     /// `postgres://postgres@127.0.0.1/test`.
-    #[arg(short = 'u', long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(
+        short = 'u',
+        long,
+        env = "DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
 
     /// PostgreSQL schema to migrate (sets `search_path`); ignored by the other backends.
@@ -146,10 +152,17 @@ pub fn write_status(out: &mut dyn Write, states: &[MigrationState]) -> Result<()
         .chain(std::iter::once("Migration".len()))
         .max()
         .unwrap_or_default();
-    writeln!(out, "{:<width$}  {:<8}  Applied at (UTC)", "Migration", "Status").map_err(io_error)?;
+    writeln!(
+        out,
+        "{:<width$}  {:<8}  Applied at (UTC)",
+        "Migration", "Status"
+    )
+    .map_err(io_error)?;
     for state in states {
         let applied_at = match state.status {
-            Status::Applied { applied_at } | Status::Missing { applied_at } => format_unix(applied_at),
+            Status::Applied { applied_at } | Status::Missing { applied_at } => {
+                format_unix(applied_at)
+            }
             Status::Pending => "-".to_owned(),
         };
         writeln!(
@@ -164,8 +177,10 @@ pub fn write_status(out: &mut dyn Write, states: &[MigrationState]) -> Result<()
 }
 
 fn format_unix(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .map_or_else(|| secs.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+    chrono::DateTime::from_timestamp(secs, 0).map_or_else(
+        || secs.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+    )
 }
 
 fn io_error(error: std::io::Error) -> Error {
@@ -219,7 +234,10 @@ mod tests {
         assert_eq!(cli.config().expect("valid").database_url, "sqlite::memory:");
 
         let cli = parse(&["-u", "  ", "status"]).expect("parses");
-        let error = cli.config().expect_err("blank url must be refused").to_string();
+        let error = cli
+            .config()
+            .expect_err("blank url must be refused")
+            .to_string();
         assert!(error.contains("DATABASE_URL"), "{error}");
     }
 

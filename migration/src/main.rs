@@ -25,7 +25,11 @@ async fn main() -> ExitCode {
 
 /// Logs to stderr (stdout carries the command's report). `RUST_LOG` wins over `-v`.
 fn init_tracing(verbose: bool) {
-    let default = if verbose { "info,migration=debug" } else { "info" };
+    let default = if verbose {
+        "info,migration=debug"
+    } else {
+        "info"
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -119,10 +119,14 @@ impl<L: Ledger> Runner<L> {
             .collect();
         let mut missing: Vec<_> = applied.into_iter().collect();
         missing.sort();
-        states.extend(missing.into_iter().map(|(name, applied_at)| MigrationState {
-            name,
-            status: Status::Missing { applied_at },
-        }));
+        states.extend(
+            missing
+                .into_iter()
+                .map(|(name, applied_at)| MigrationState {
+                    name,
+                    status: Status::Missing { applied_at },
+                }),
+        );
         Ok(states)
     }
 
@@ -190,10 +194,14 @@ impl<L: Ledger> Runner<L> {
     }
 
     async fn applied(&self) -> Result<HashMap<String, i64>> {
-        let applied = self.ledger.applied().await.map_err(|source| Error::Ledger {
-            operation: "reading applied migrations".into(),
-            source,
-        })?;
+        let applied = self
+            .ledger
+            .applied()
+            .await
+            .map_err(|source| Error::Ledger {
+                operation: "reading applied migrations".into(),
+                source,
+            })?;
         Ok(applied
             .into_iter()
             .map(|a| (a.name, a.applied_at))

@@ -1,1 +1,360 @@
-//! x
+//! Shared helpers for the workspace integration tests.
+//!
+//! - [`TestDatabase`]: a fresh database per test on one of the three native backends — a temporary
+//!   SQLite file, or a uniquely named database on the local MariaDB or PostgreSQL server, dropped when
+//!   the value is dropped (even when the test panics).
+//! - [`TestApp`]: the users API served in-process on `127.0.0.1:<ephemeral>`, wired the way `main`
+//!   wires it (`api::database::open`, `api::app`, `api::serve`), with typed HTTP helpers.
+//!
+//! Server URLs come from `TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306`) and
+//! `TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`). A server that cannot be
+//! reached fails the test: nothing is skipped. Set `TEST_LOG=1` to see the service's logs.
+
+#![allow(
+    clippy::print_stderr,
+    reason = "cleanup failures in Drop can only be reported on stderr"
+)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Once;
+
+use anyhow::{Context, Result};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// One of the three native backends the suite runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temporary directory (the embedded default's engine).
+    Sqlite,
+    /// The local MariaDB, standing in for Aurora MySQL.
+    MariaDb,
+    /// The local PostgreSQL, standing in for Aurora PostgreSQL.
+    Postgres,
+}
+
+fn mysql_admin_url() -> String {
+    std::env::var("TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// `scheme://user@host:port/db?query` → `scheme://user@host:port/<name>` (query kept).
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_end = base
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|start| base[start..].find('/').map(|i| start + i))
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{name}", &base[..authority_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// Installs a test-writer subscriber once when `TEST_LOG` is set; silent otherwise.
+pub fn init_test_logging() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+/// A database that exists for one test.
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// Its backend.
+    pub backend: Backend,
+    /// A URL `migration::connect` / `DATABASE_URL` accepts.
+    pub url: String,
+    /// For server backends: the database's unique name and the admin URL that drops it.
+    server: Option<(String, String)>,
+    /// For SQLite: the directory holding the file (removed on drop).
+    dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// Creates a fresh, empty database.
+    ///
+    /// On MariaDB the database's default character set is `latin1`, the way an unconfigured server
+    /// may be set up, so tests prove the migrations choose `utf8mb4` themselves.
+    pub async fn create(backend: Backend) -> Result<Self> {
+        let name = format!("it_{}", uuid::Uuid::new_v4().simple());
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().context("creating a temporary directory")?;
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("test.sqlite3").display()
+                );
+                Ok(Self {
+                    backend,
+                    url,
+                    server: None,
+                    dir: Some(dir),
+                })
+            }
+            Backend::MariaDb => {
+                let admin = mysql_admin_url();
+                admin_execute(
+                    &admin,
+                    &format!("CREATE DATABASE `{name}` CHARACTER SET latin1"),
+                )
+                .await?;
+                let url = with_database(&admin, &name);
+                Ok(Self {
+                    backend,
+                    url,
+                    server: Some((name, admin)),
+                    dir: None,
+                })
+            }
+            Backend::Postgres => {
+                let admin = postgres_admin_url();
+                admin_execute(&admin, &format!("CREATE DATABASE \"{name}\"")).await?;
+                let url = with_database(&admin, &name);
+                Ok(Self {
+                    backend,
+                    url,
+                    server: Some((name, admin)),
+                    dir: None,
+                })
+            }
+        }
+    }
+
+    /// Connects the way the service and the migration binary do.
+    pub async fn connect(&self) -> Result<DatabaseConnection> {
+        migration::connect(&self.url, None)
+            .await
+            .with_context(|| format!("connecting to the {:?} test database", self.backend))
+    }
+
+    /// The SQLite file's directory (SQLite only).
+    pub fn sqlite_dir(&self) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.path().to_owned())
+    }
+}
+
+async fn admin_execute(admin_url: &str, sql: &str) -> Result<()> {
+    let db = sea_orm::Database::connect(admin_url)
+        .await
+        .with_context(|| {
+            format!("connecting to {admin_url} (is the server running? scripts/test starts it)")
+        })?;
+    db.execute_unprepared(sql)
+        .await
+        .with_context(|| sql.to_owned())?;
+    db.close().await.ok();
+    Ok(())
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((name, admin)) = self.server.take() else {
+            return;
+        };
+        let sql = match self.backend {
+            Backend::MariaDb => format!("DROP DATABASE IF EXISTS `{name}`"),
+            // FORCE: the service's pool may still hold idle connections.
+            _ => format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+        };
+        // Drop runs inside the test's runtime, which cannot be blocked on: use a runtime of our own
+        // on a separate thread and wait for it, so the database is gone before the test ends.
+        let outcome = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(admin_execute(&admin, &sql))
+        })
+        .join();
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => eprintln!("warning: dropping test database {name}: {error:#}"),
+            Err(_) => eprintln!("warning: dropping test database {name} panicked"),
+        }
+    }
+}
+
+/// The users API served in-process on an ephemeral loopback port.
+#[derive(Debug)]
+pub struct TestApp {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    /// A connection of the test's own, for checking what was stored.
+    pub db: DatabaseConnection,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<Result<(), api::Error>>>,
+    // Dropped last: the database outlives the server and connections.
+    database: TestDatabase,
+}
+
+impl TestApp {
+    /// A fresh database on `backend`, migrated, and the API serving it.
+    ///
+    /// SQLite goes through the embedded default (`USERS_DATA_DIR` in a temporary directory: created and
+    /// migrated at start-up); MariaDB and PostgreSQL through `DATABASE_URL`, migrated first with the
+    /// migration runner as an operator would.
+    pub async fn spawn(backend: Backend) -> Result<Self> {
+        init_test_logging();
+        let database = TestDatabase::create(backend).await?;
+        let config = match backend {
+            Backend::Sqlite => api::config::Database::Embedded {
+                data_dir: database.sqlite_dir().context("sqlite dir")?,
+            },
+            Backend::MariaDb | Backend::Postgres => {
+                let db = database.connect().await?;
+                migration::Runner::new::<migration::Migrator>(
+                    db.clone(),
+                    migration::SqlLedger::new(db.clone()),
+                )
+                .up(None)
+                .await
+                .context("migrating the test database")?;
+                db.close().await.ok();
+                api::config::Database::Url(database.url.clone())
+            }
+        };
+        let service_db = api::database::open(&config)
+            .await
+            .context("opening the database")?;
+        let db = match backend {
+            Backend::Sqlite => service_db.clone(),
+            _ => database.connect().await?,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = api::app(api::AppState::new(service_db));
+        let server = tokio::spawn(api::serve(listener, app, async {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            addr,
+            base_url: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            db,
+            shutdown: Some(tx),
+            server: Some(server),
+            database,
+        })
+    }
+
+    /// The backend under test.
+    pub fn backend(&self) -> Backend {
+        self.database.backend
+    }
+
+    /// `POST /add-user` with a JSON body.
+    pub async fn add_user(&self, body: &Value) -> Result<reqwest::Response> {
+        Ok(self
+            .client
+            .post(format!("{}/add-user", self.base_url))
+            .json(body)
+            .send()
+            .await?)
+    }
+
+    /// `POST /add-user` with raw bytes and an optional content type.
+    pub async fn add_user_raw(
+        &self,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<reqwest::Response> {
+        let mut request = self
+            .client
+            .post(format!("{}/add-user", self.base_url))
+            .body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        Ok(request.send().await?)
+    }
+
+    /// `GET /get-users`, checked for 200 and parsed.
+    pub async fn get_users(&self) -> Result<Vec<Value>> {
+        let response = self
+            .client
+            .get(format!("{}/get-users", self.base_url))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status() == 200,
+            "GET /get-users: {}",
+            response.status()
+        );
+        Ok(response.json().await?)
+    }
+
+    /// Rows in `users`, counted directly in the database.
+    pub async fn user_count(&self) -> Result<u64> {
+        Ok(entity::prelude::Users::find().count(&self.db).await?)
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await??;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn with_database_replaces_or_adds_the_path() {
+        for (url, expected) in [
+            (
+                "mysql://root@127.0.0.1:3306",
+                "mysql://root@127.0.0.1:3306/x",
+            ),
+            (
+                "mysql://root@127.0.0.1:3306/",
+                "mysql://root@127.0.0.1:3306/x",
+            ),
+            ("postgres://p@h:5432/test", "postgres://p@h:5432/x"),
+            (
+                "postgres://p@h/test?sslmode=disable",
+                "postgres://p@h/x?sslmode=disable",
+            ),
+        ] {
+            assert_eq!(with_database(url, "x"), expected, "{url}");
+        }
+    }
+}

@@ -59,6 +59,10 @@ fn rejection(rejection: JsonRejection) -> ApiError {
                 crate::routes::MAX_BODY_BYTES
             ),
         ),
-        _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", rejection.body_text()),
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            rejection.body_text(),
+        ),
     }
 }

@@ -21,7 +21,9 @@ impl MemoryLedger {
 
     fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, i64>> {
         // A panic while holding the lock cannot leave the map half-updated (single inserts/removes).
-        self.applied.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.applied
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

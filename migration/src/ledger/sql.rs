@@ -1,8 +1,7 @@
 //! The ledger kept in the target database, in sea-orm-migration's own `seaql_migrations` table.
 
 use sea_orm_migration::sea_orm::{
-    ActiveValue, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder,
-    Schema,
+    ActiveValue, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, Schema,
 };
 use sea_orm_migration::seaql_migrations;
 use sea_orm_migration::{DbErr, SchemaManager, SchemaManagerConnection};

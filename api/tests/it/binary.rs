@@ -1,0 +1,103 @@
+//! The local branch of `main`: embedded default, listener, configuration errors, shutdown.
+
+use anyhow::{Result, ensure};
+use serde_json::{Value, json};
+
+use super::{Running, api_command};
+
+#[tokio::test]
+async fn serves_the_embedded_default_and_keeps_data_across_restarts() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().join("nested/data");
+    let data_dir = data_dir.to_str().expect("utf-8 temp path");
+    let client = reqwest::Client::new();
+
+    let mut api = Running::start(api_command(&[("PORT", "0"), ("USERS_DATA_DIR", data_dir)]))?;
+    api.wait_for("applied pending migrations at start-up")
+        .await?;
+    let line = api.wait_for("listening on http://").await?;
+    let base = line[line.find("http://").expect("url")..].trim().to_owned();
+
+    let response = client
+        .post(format!("{base}/add-user"))
+        .json(&json!({"firstName": "Grace", "lastName": "Hopper"}))
+        .send()
+        .await?;
+    ensure!(response.status() == 200, "{}", response.status());
+    let user_id = response.json::<Value>().await?["userId"].clone();
+    let users: Vec<Value> = client
+        .get(format!("{base}/get-users"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(users.len() == 2, "{users:?}");
+    ensure!(
+        std::path::Path::new(data_dir)
+            .join("users.sqlite3")
+            .is_file()
+    );
+
+    // SIGTERM: graceful stop, exit code 0.
+    let pid = api.child.id().expect("running").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()?;
+    ensure!(killed.success());
+    let (status, output) = api.exit().await?;
+    ensure!(status.success(), "{status}: {output}");
+    ensure!(output.contains("stopped"), "{output}");
+
+    // A second start finds the database up to date and the user still there.
+    let mut api = Running::start(api_command(&[("PORT", "0"), ("USERS_DATA_DIR", data_dir)]))?;
+    api.wait_for("embedded database is up to date").await?;
+    let line = api.wait_for("listening on http://").await?;
+    let base = line[line.find("http://").expect("url")..].trim().to_owned();
+    let users: Vec<Value> = client
+        .get(format!("{base}/get-users"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(users.iter().any(|u| u["id"] == user_id), "{users:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_or_missing_settings_stop_start_up_with_their_name() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().to_str().expect("utf-8 temp path");
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("PORT", "http"), ("USERS_DATA_DIR", data_dir)],
+            "PORT must be a number",
+        ),
+        (
+            &[("HOST", "example.com"), ("USERS_DATA_DIR", data_dir)],
+            "HOST must be an IP address",
+        ),
+        (
+            &[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")],
+            "DATABASE_URL is required on AWS Lambda",
+        ),
+        (
+            // Nothing listens on port 9: refused, reported after the connect timeout.
+            &[
+                ("DATABASE_URL", "postgres://nobody@127.0.0.1:9/none"),
+                ("PORT", "0"),
+            ],
+            "cannot connect to the database",
+        ),
+        (
+            &[("DATABASE_URL", "redis://127.0.0.1"), ("PORT", "0")],
+            "cannot connect to the database",
+        ),
+    ];
+    for (vars, expected) in cases {
+        let (status, output) = Running::start(api_command(vars))?.exit().await?;
+        ensure!(status.code() == Some(1), "{vars:?}: {status}\n{output}");
+        ensure!(output.contains(expected), "{vars:?}: {output}");
+        ensure!(!output.contains("listening"), "{vars:?}: {output}");
+    }
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! Workspace integration tests: every scenario runs on SQLite, MariaDB and PostgreSQL.
+
+mod api;
+mod migrations;
+
+/// Instantiates each `async fn scenario(Backend)` once per backend, as `<backend>::<scenario>`.
+macro_rules! on_every_backend {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() -> anyhow::Result<()> {
+                super::$scenario(integration_tests::Backend::Sqlite).await
+            })*
+        }
+        mod mariadb {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() -> anyhow::Result<()> {
+                super::$scenario(integration_tests::Backend::MariaDb).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() -> anyhow::Result<()> {
+                super::$scenario(integration_tests::Backend::Postgres).await
+            })*
+        }
+    };
+}
+pub(crate) use on_every_backend;
