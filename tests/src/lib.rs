@@ -293,6 +293,53 @@ impl TestApp {
         Ok(request.send().await?)
     }
 
+    /// `POST /add-user` over a bare TCP connection, for bodies the server refuses before reading them.
+    ///
+    /// A server that answers 413 closes without reading the rest of the body, so a client still
+    /// writing sees a reset and HTTP clients such as reqwest report a send error instead of the
+    /// answer. This writes and reads at the same time and keeps whatever arrived before the reset.
+    /// Returns the status and the parsed JSON body.
+    pub async fn add_user_oversized(&self, body: Vec<u8>) -> Result<(u16, Value)> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let stream = tokio::net::TcpStream::connect(self.addr).await?;
+        let (mut reader, mut writer) = stream.into_split();
+        let head = format!(
+            "POST /add-user HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        let write = tokio::spawn(async move {
+            // Errors are expected once the server has answered and closed.
+            let _ = writer.write_all(head.as_bytes()).await;
+            let _ = writer.write_all(&body).await;
+        });
+        let mut response = Vec::new();
+        let mut chunk = [0_u8; 8192];
+        loop {
+            match reader.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => response.extend_from_slice(&chunk[..n]),
+            }
+        }
+        write.abort();
+        let text = String::from_utf8_lossy(&response);
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .with_context(|| format!("no HTTP response: {text:?}"))?;
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .with_context(|| format!("no status in {head:?}"))?;
+        anyhow::ensure!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "not JSON: {head}"
+        );
+        Ok((status, serde_json::from_str(body.trim())?))
+    }
+
     /// `GET /get-users`, checked for 200 and parsed.
     pub async fn get_users(&self) -> Result<Vec<Value>> {
         let response = self
