@@ -118,3 +118,60 @@ fn failures_exit_non_zero_with_a_message() {
         );
     }
 }
+
+/// `sea-orm-cli migrate generate NAME` edits `src/lib.rs` with two regexes (sea-orm-cli 1.1,
+/// `commands/migrate.rs::update_migrator`). Applying them here proves this file's layout survives:
+/// the new `mod` line lands after the last migration module and the single list gains the new entry.
+#[test]
+fn lib_rs_survives_sea_orm_cli_migrate_generate() {
+    let lib = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/lib.rs"))
+        .expect("lib.rs");
+    let new = "m20990101_000000_example";
+
+    let mod_regex = regex::Regex::new(r"mod\s+(?P<name>m\d{8}_\d{6}_\w+);").expect("regex");
+    let mods: Vec<_> = mod_regex.captures_iter(&lib).collect();
+    let names: Vec<&str> = mods
+        .iter()
+        .map(|c| c.name("name").expect("name").as_str())
+        .collect();
+    assert_eq!(names, [CREATE, SEED]);
+    let mods_end = mods
+        .last()
+        .expect("a migration mod")
+        .get(0)
+        .expect("match")
+        .end()
+        + 1;
+    let mut updated = lib.clone();
+    updated.insert_str(mods_end, &format!("mod {new};\n"));
+    let entries: String = names
+        .iter()
+        .chain(std::iter::once(&new))
+        .map(|m| format!("            Box::new({m}::Migration),\n"))
+        .collect();
+    let list = format!("vec![\n{entries}        ]\n");
+    let vec_regex = regex::Regex::new(r"vec!\[[\s\S]+\]\n").expect("regex");
+    let updated = vec_regex.replace(&updated, list.as_str()).into_owned();
+
+    // The list is rewritten in place and nothing after it is swallowed by the greedy regex.
+    let original_list = vec_regex.find(&lib).expect("one vec![…] list").as_str();
+    assert_eq!(
+        original_list.matches("Box::new").count(),
+        2,
+        "{original_list}"
+    );
+    assert!(updated.contains(&format!("mod {new};\n")), "{updated}");
+    assert!(
+        updated.contains(&format!(
+            "Box::new({new}::Migration),\n        ]\n    }}\n}}\n"
+        )),
+        "{updated}"
+    );
+    assert_eq!(
+        updated
+            .replace(&format!("mod {new};\n"), "")
+            .replace(&format!("            Box::new({new}::Migration),\n"), ""),
+        lib,
+        "only the new module and list entry may change"
+    );
+}
