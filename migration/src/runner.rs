@@ -138,24 +138,7 @@ impl<L: Ledger> Runner<L> {
     /// [`Error::Migration`] for the first migration that fails (later ones are not attempted).
     #[tracing::instrument(skip_all, fields(steps = ?steps))]
     pub async fn up(&self, steps: Option<u32>) -> Result<Vec<String>> {
-        self.prepare().await?;
-        let applied = self.checked_applied().await?;
-        let pending: Vec<&dyn MigrationTrait> = self
-            .migrations
-            .iter()
-            .map(|m| m.as_ref())
-            .filter(|m| !applied.contains_key(m.name()))
-            .take(limit(steps))
-            .collect();
-        if pending.is_empty() {
-            tracing::info!("no pending migrations");
-        }
-        let mut done = Vec::with_capacity(pending.len());
-        for migration in pending {
-            self.run_one(migration, Direction::Up).await?;
-            done.push(migration.name().to_owned());
-        }
-        Ok(done)
+        self.run(Direction::Up, steps).await
     }
 
     /// Reverts applied migrations, newest (in migration order) first, at most `steps` of them (all
@@ -165,22 +148,29 @@ impl<L: Ledger> Runner<L> {
     /// As [`Runner::up`].
     #[tracing::instrument(skip_all, fields(steps = ?steps))]
     pub async fn down(&self, steps: Option<u32>) -> Result<Vec<String>> {
+        self.run(Direction::Down, steps).await
+    }
+
+    /// Plans after reading the ledger, then runs the plan one migration at a time.
+    async fn run(&self, direction: Direction, steps: Option<u32>) -> Result<Vec<String>> {
         self.prepare().await?;
         let applied = self.checked_applied().await?;
-        let to_revert: Vec<&dyn MigrationTrait> = self
-            .migrations
-            .iter()
-            .rev()
-            .map(|m| m.as_ref())
-            .filter(|m| applied.contains_key(m.name()))
+        let in_order = self.migrations.iter().map(|m| m.as_ref());
+        let candidates: Box<dyn Iterator<Item = &dyn MigrationTrait>> = match direction {
+            Direction::Up => Box::new(in_order),
+            Direction::Down => Box::new(in_order.rev()),
+        };
+        // Up takes what is not applied; down takes what is.
+        let plan: Vec<&dyn MigrationTrait> = candidates
+            .filter(|m| applied.contains_key(m.name()) == (direction == Direction::Down))
             .take(limit(steps))
             .collect();
-        if to_revert.is_empty() {
-            tracing::info!("no applied migrations to revert");
+        if plan.is_empty() {
+            tracing::info!("nothing to run ({direction})");
         }
-        let mut done = Vec::with_capacity(to_revert.len());
-        for migration in to_revert {
-            self.run_one(migration, Direction::Down).await?;
+        let mut done = Vec::with_capacity(plan.len());
+        for migration in plan {
+            self.run_one(migration, direction).await?;
             done.push(migration.name().to_owned());
         }
         Ok(done)

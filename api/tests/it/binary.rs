@@ -5,6 +5,16 @@ use serde_json::{Value, json};
 
 use super::{Running, api_command};
 
+/// Starts the binary on the embedded default in `data_dir` on a free port, waits for `startup_log`
+/// and for the listener; returns it and its base URL.
+async fn start_local(data_dir: &str, startup_log: &str) -> Result<(Running, String)> {
+    let mut api = Running::start(api_command(&[("PORT", "0"), ("USERS_DATA_DIR", data_dir)]))?;
+    api.wait_for(startup_log).await?;
+    let line = api.wait_for("listening on http://").await?;
+    let base = line[line.find("http://").expect("url")..].trim().to_owned();
+    Ok((api, base))
+}
+
 #[tokio::test]
 async fn serves_the_embedded_default_and_keeps_data_across_restarts() -> Result<()> {
     let data = tempfile::tempdir()?;
@@ -49,10 +59,7 @@ async fn serves_the_embedded_default_and_keeps_data_across_restarts() -> Result<
     ensure!(output.contains("stopped"), "{output}");
 
     // A second start finds the database up to date and the user still there.
-    let mut api = Running::start(api_command(&[("PORT", "0"), ("USERS_DATA_DIR", data_dir)]))?;
-    api.wait_for("embedded database is up to date").await?;
-    let line = api.wait_for("listening on http://").await?;
-    let base = line[line.find("http://").expect("url")..].trim().to_owned();
+    let (_api, base) = start_local(data_dir, "embedded database is up to date").await?;
     let users: Vec<Value> = client
         .get(format!("{base}/get-users"))
         .send()
