@@ -1,0 +1,358 @@
+//! The SQL side: pools per database, typed binding, result decoding, engine errors. No HTTP or serde
+//! wire types beyond `Field`/`ColumnMetadata`, which are what a backend produces.
+
+mod mysql;
+mod postgres;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{MySql, MySqlPool, PgPool, Postgres};
+use tokio::sync::Mutex;
+
+use crate::params::{Dialect, Rewritten};
+use crate::protocol::error::{ApiError, ErrorCode};
+use crate::protocol::{ColumnMetadata, Field, ResultSetOptions};
+
+/// The SQL engine behind a cluster ARN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// MySQL / MariaDB (Aurora MySQL).
+    MySql,
+    /// PostgreSQL (Aurora PostgreSQL).
+    Postgres,
+}
+
+impl Engine {
+    /// The lexer dialect.
+    pub fn dialect(self) -> Dialect {
+        match self {
+            Engine::MySql => Dialect::MySql,
+            Engine::Postgres => Dialect::Postgres,
+        }
+    }
+}
+
+/// A parameter value after `typeHint` validation, ready to bind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BindValue {
+    /// `isNull`: bound untyped on PostgreSQL, so the server infers the type, as pgJDBC's `setNull` does.
+    Null,
+    /// `booleanValue` → bool.
+    Bool(bool),
+    /// `longValue` → int8 / BIGINT.
+    Long(i64),
+    /// `doubleValue` → float8 / DOUBLE.
+    Double(f64),
+    /// `stringValue` without hint → text.
+    Text(String),
+    /// `blobValue` → bytea / BLOB.
+    Bytes(Vec<u8>),
+    /// `DATE` hint.
+    Date(NaiveDate),
+    /// `TIME` hint.
+    Time(NaiveTime),
+    /// `TIMESTAMP` hint.
+    Timestamp(NaiveDateTime),
+    /// `DECIMAL` hint (text kept exact).
+    Decimal(String),
+    /// `JSON` hint (validated text).
+    Json(String),
+    /// `UUID` hint.
+    Uuid(uuid::Uuid),
+}
+
+/// What one statement produced.
+#[derive(Debug, Clone, Default)]
+pub struct StatementOutput {
+    /// `Some` when the statement has a result set (even an empty one).
+    pub records: Option<Vec<Vec<Field>>>,
+    /// One per result column.
+    pub columns: Vec<ColumnMetadata>,
+    /// Rows changed (0 for statements with a result set).
+    pub rows_affected: u64,
+    /// MySQL auto-increment id of an INSERT (0 when none).
+    pub last_insert_id: u64,
+}
+
+/// A connection taken from a pool: for one call, or held by a transaction.
+#[derive(Debug)]
+pub enum Conn {
+    /// MySQL.
+    MySql(PoolConnection<MySql>),
+    /// PostgreSQL.
+    Postgres(PoolConnection<Postgres>),
+}
+
+#[derive(Debug, Clone)]
+enum Pool {
+    MySql(MySqlPool),
+    Postgres(PgPool),
+}
+
+#[derive(Debug, Clone)]
+enum Options {
+    MySql(MySqlConnectOptions),
+    Postgres(PgConnectOptions),
+}
+
+/// One database server, with a pool per database name (the request's `database` member).
+#[derive(Debug)]
+pub struct Server {
+    engine: Engine,
+    options: Options,
+    default_database: Option<String>,
+    pools: Mutex<HashMap<String, Pool>>,
+}
+
+/// Errors setting a server up.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid database URL {url:?}: {reason}")]
+pub struct ServerUrlError {
+    url: String,
+    reason: String,
+}
+
+impl Server {
+    /// A server from `mysql://…` / `mariadb://…` or `postgres://…` / `postgresql://…`. No connection is
+    /// made until a request needs one. Sessions run in UTC.
+    ///
+    /// # Errors
+    /// [`ServerUrlError`] for an unknown scheme or an unparsable URL.
+    pub fn new(url: &str) -> Result<Arc<Self>, ServerUrlError> {
+        let error = |reason: String| ServerUrlError {
+            url: url.split('@').next_back().unwrap_or(url).to_owned(),
+            reason,
+        };
+        let (engine, options, default_database) = if url.starts_with("mysql://")
+            || url.starts_with("mariadb://")
+        {
+            let url = url.replacen("mariadb://", "mysql://", 1);
+            let options: MySqlConnectOptions = url.parse().map_err(|e| error(format!("{e}")))?;
+            let database = options.get_database().map(str::to_owned);
+            (
+                Engine::MySql,
+                Options::MySql(options.timezone(Some("+00:00".into()))),
+                database,
+            )
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options: PgConnectOptions = url.parse().map_err(|e| error(format!("{e}")))?;
+            let database = options.get_database().map(str::to_owned);
+            let options = options.options([("TimeZone", "UTC"), ("DateStyle", "ISO")]);
+            (Engine::Postgres, Options::Postgres(options), database)
+        } else {
+            return Err(error(
+                "expected mysql://, mariadb://, postgres:// or postgresql://".into(),
+            ));
+        };
+        Ok(Arc::new(Self {
+            engine,
+            options,
+            default_database,
+            pools: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// A connection to `database` (the URL's database when `None`).
+    ///
+    /// # Errors
+    /// `DatabaseErrorException` when the database does not exist or the server refuses the login;
+    /// `DatabaseUnavailableException` when the server cannot be reached.
+    pub async fn acquire(&self, database: Option<&str>) -> Result<Conn, ApiError> {
+        let name = database
+            .map(str::to_owned)
+            .or_else(|| self.default_database.clone())
+            .unwrap_or_default();
+        let pool = {
+            let mut pools = self.pools.lock().await;
+            pools
+                .entry(name.clone())
+                .or_insert_with(|| self.pool_for(&name))
+                .clone()
+        };
+        let conn = match pool {
+            Pool::MySql(pool) => pool.acquire().await.map(Conn::MySql),
+            Pool::Postgres(pool) => pool.acquire().await.map(Conn::Postgres),
+        };
+        conn.map_err(|e| connect_error(self.engine, e))
+    }
+
+    fn pool_for(&self, database: &str) -> Pool {
+        let timeout = std::time::Duration::from_secs(10);
+        match &self.options {
+            Options::MySql(options) => {
+                let options = if database.is_empty() {
+                    options.clone()
+                } else {
+                    options.clone().database(database)
+                };
+                Pool::MySql(
+                    MySqlPoolOptions::new()
+                        .acquire_timeout(timeout)
+                        .connect_lazy_with(options),
+                )
+            }
+            Options::Postgres(options) => {
+                let options = if database.is_empty() {
+                    options.clone()
+                } else {
+                    options.clone().database(database)
+                };
+                Pool::Postgres(
+                    PgPoolOptions::new()
+                        .acquire_timeout(timeout)
+                        .connect_lazy_with(options),
+                )
+            }
+        }
+    }
+}
+
+impl Conn {
+    /// Runs one rewritten statement with its bind values.
+    ///
+    /// # Errors
+    /// `DatabaseErrorException` with the engine's message and SQLState; `UnsupportedResultException`
+    /// for a result column of a type the Data API cannot return.
+    pub async fn execute(
+        &mut self,
+        statement: &Rewritten,
+        values: Vec<BindValue>,
+        options: ResultSetOptions,
+    ) -> Result<StatementOutput, ApiError> {
+        match self {
+            Conn::MySql(conn) => mysql::execute(conn, statement, values, options).await,
+            Conn::Postgres(conn) => postgres::execute(conn, statement, values, options).await,
+        }
+    }
+
+    /// Runs SQL without parameters or results (transaction control).
+    ///
+    /// # Errors
+    /// `DatabaseErrorException`.
+    pub async fn simple(&mut self, sql: &str) -> Result<(), ApiError> {
+        let plain = Rewritten {
+            sql: sql.to_owned(),
+            binds: Vec::new(),
+            multiple_statements: false,
+        };
+        self.execute(&plain, Vec::new(), ResultSetOptions::default())
+            .await
+            .map(drop)
+    }
+}
+
+fn connect_error(engine: Engine, error: sqlx::Error) -> ApiError {
+    match error {
+        sqlx::Error::Database(db) => database_error(engine, db.as_ref()),
+        other => ApiError::new(
+            ErrorCode::DatabaseUnavailableException,
+            format!("cannot reach the database server: {other}"),
+        ),
+    }
+}
+
+/// A SQL error as Data API v2 reports it: `DatabaseErrorException` with the engine's message.
+fn database_error(engine: Engine, error: &dyn sqlx::error::DatabaseError) -> ApiError {
+    let message = match engine {
+        Engine::Postgres => postgres::error_message(error),
+        Engine::MySql => mysql::error_message(error),
+    };
+    ApiError::new(ErrorCode::DatabaseErrorException, message)
+}
+
+/// Maps a sqlx error from running a statement.
+fn statement_error(engine: Engine, error: sqlx::Error) -> ApiError {
+    match error {
+        sqlx::Error::Database(db) => database_error(engine, db.as_ref()),
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => ApiError::new(
+            ErrorCode::DatabaseUnavailableException,
+            format!("lost the database connection: {error}"),
+        ),
+        other => ApiError::new(
+            ErrorCode::InternalServerErrorException,
+            format!("emulator failed to run the statement: {other}"),
+        ),
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.f]` with trailing fractional zeros trimmed, as the Data API prints them.
+pub(crate) fn format_timestamp(value: NaiveDateTime) -> String {
+    format!(
+        "{} {}",
+        value.date().format("%Y-%m-%d"),
+        format_time(value.time())
+    )
+}
+
+/// `HH:MM:SS[.f]` with trailing fractional zeros trimmed.
+pub(crate) fn format_time(value: NaiveTime) -> String {
+    use chrono::Timelike;
+    let mut text = value.format("%H:%M:%S").to_string();
+    let micros = value.nanosecond() / 1_000;
+    if micros > 0 {
+        let fraction = format!("{micros:06}");
+        text.push('.');
+        text.push_str(fraction.trim_end_matches('0'));
+    }
+    text
+}
+
+/// DECIMAL text out, per `resultSetOptions.decimalReturnType`.
+pub(crate) fn decimal_field(text: String, options: ResultSetOptions) -> Field {
+    use crate::protocol::DecimalReturnType;
+    match options.decimal_return_type {
+        DecimalReturnType::String => Field::StringValue(text),
+        DecimalReturnType::DoubleOrLong => match text.parse::<i64>() {
+            Ok(long) => Field::LongValue(long),
+            Err(_) => text
+                .parse::<f64>()
+                .map_or(Field::StringValue(text), Field::DoubleValue),
+        },
+    }
+}
+
+/// An integer out, per `resultSetOptions.longReturnType`.
+pub(crate) fn long_field(value: i64, options: ResultSetOptions) -> Field {
+    use crate::protocol::LongReturnType;
+    match options.long_return_type {
+        LongReturnType::Long => Field::LongValue(value),
+        LongReturnType::String => Field::StringValue(value.to_string()),
+    }
+}
+
+pub(crate) fn unsupported(column: &str, type_name: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::UnsupportedResultException,
+        format!("The result contains the unsupported data type {type_name} (column {column})."),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_trim_trailing_fraction_zeros() {
+        let cases = [
+            ("10:00:00", "10:00:00"),
+            ("10:00:00.5", "10:00:00.5"),
+            ("10:00:00.123", "10:00:00.123"),
+            ("10:00:00.068123", "10:00:00.068123"),
+            ("10:00:00.100000", "10:00:00.1"),
+        ];
+        for (input, expected) in cases {
+            let time = NaiveTime::parse_from_str(input, "%H:%M:%S%.f").expect("time");
+            assert_eq!(format_time(time), expected);
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! One function per operation: check the request, run it on the backend, shape the answer.
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+
+use crate::backend::{BindValue, Conn, Engine, StatementOutput};
+use crate::params::{self, Rewritten};
+use crate::protocol::error::{ApiError, ErrorCode};
+use crate::protocol::{
+    BatchExecuteStatementRequest, BatchExecuteStatementResponse, BeginTransactionRequest,
+    BeginTransactionResponse, EndTransactionRequest, EndTransactionResponse,
+    ExecuteStatementRequest, ExecuteStatementResponse, Field, RecordsFormatType, ResultSetOptions,
+    UpdateResult,
+};
+use crate::values::bind_values;
+use crate::{AppState, Target};
+
+/// The model's length limits on text members.
+const MAX_SQL_CHARS: usize = 65_536;
+const MAX_NAME_CHARS: usize = 64;
+const MAX_TRANSACTION_ID_CHARS: usize = 192;
+const ARN_CHARS: std::ops::RangeInclusive<usize> = 11..=570;
+
+fn body<T>(request: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    request
+        .map(|Json(body)| body)
+        .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+}
+
+fn check_len(member: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    let chars = value.chars().count();
+    if chars > max {
+        return Err(ApiError::new(
+            ErrorCode::ValidationException,
+            format!("{member} must be at most {max} characters, got {chars}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Finds the cluster; `not_found` is the error code for an unknown ARN on this operation.
+fn target<'a>(
+    state: &'a AppState,
+    resource_arn: &str,
+    secret_arn: &str,
+    not_found: ErrorCode,
+) -> Result<&'a Target, ApiError> {
+    for (member, arn) in [("resourceArn", resource_arn), ("secretArn", secret_arn)] {
+        if !ARN_CHARS.contains(&arn.chars().count()) {
+            return Err(ApiError::new(
+                ErrorCode::ValidationException,
+                format!("{member} must be 11 to 570 characters"),
+            ));
+        }
+    }
+    let target = state
+        .targets
+        .iter()
+        .find(|t| t.resource_arn == resource_arn)
+        .ok_or_else(|| {
+            ApiError::new(
+                not_found,
+                format!("Database cluster {resource_arn} not found"),
+            )
+        })?;
+    if target.secret_arn != secret_arn {
+        return Err(ApiError::new(
+            ErrorCode::SecretsErrorException,
+            format!("The secret {secret_arn} cannot be used with cluster {resource_arn}"),
+        ));
+    }
+    Ok(target)
+}
+
+fn check_schema(schema: Option<&str>) -> Result<(), ApiError> {
+    match schema {
+        Some(_) => Err(ApiError::new(
+            ErrorCode::ValidationException,
+            "The schema parameter isn't supported.",
+        )),
+        None => Ok(()),
+    }
+}
+
+fn prepare_sql(sql: &str, engine: Engine) -> Result<Rewritten, ApiError> {
+    check_len("sql", sql, MAX_SQL_CHARS)?;
+    if sql.trim().is_empty() {
+        return Err(ApiError::bad_request("sql must not be empty"));
+    }
+    let rewritten = params::rewrite(sql, engine.dialect());
+    if rewritten.multiple_statements {
+        return Err(ApiError::new(
+            ErrorCode::ValidationException,
+            "Multistatements aren't supported.",
+        ));
+    }
+    Ok(rewritten)
+}
+
+/// `POST /Execute`.
+#[tracing::instrument(skip_all, fields(op = "ExecuteStatement"))]
+pub async fn execute_statement(
+    State(state): State<AppState>,
+    request: Result<Json<ExecuteStatementRequest>, JsonRejection>,
+) -> Result<Json<ExecuteStatementResponse>, ApiError> {
+    let request = body(request)?;
+    let target = target(
+        &state,
+        &request.resource_arn,
+        &request.secret_arn,
+        ErrorCode::BadRequestException,
+    )?;
+    check_schema(request.schema.as_deref())?;
+    if let Some(database) = &request.database {
+        check_len("database", database, MAX_NAME_CHARS)?;
+    }
+    let engine = target.server.engine();
+    let statement = prepare_sql(&request.sql, engine)?;
+    let values = bind_values(&statement.binds, &request.parameters)?;
+    let options = request.result_set_options.unwrap_or_default();
+    let output = match &request.transaction_id {
+        Some(id) => {
+            check_len("transactionId", id, MAX_TRANSACTION_ID_CHARS)?;
+            let tx = state.transactions.get(id, &request.resource_arn)?;
+            let mut in_use = tx.begin_statement()?;
+            let result = in_use.conn().execute(&statement, values, options).await;
+            drop(in_use);
+            let response = result.and_then(|output| respond(&state, engine, output, &request));
+            if let Err(error) = &response
+                && error.code == ErrorCode::UnsupportedResultException
+                && error.message.contains("response size limit")
+            {
+                // v2 ends the transaction when a result is too large.
+                state.transactions.end_in_background(id);
+            }
+            return response.map(Json);
+        }
+        None => {
+            let mut conn = target.server.acquire(request.database.as_deref()).await?;
+            run(&mut conn, &statement, values, options).await?
+        }
+    };
+    respond(&state, engine, output, &request).map(Json)
+}
+
+async fn run(
+    conn: &mut Conn,
+    statement: &Rewritten,
+    values: Vec<BindValue>,
+    options: ResultSetOptions,
+) -> Result<StatementOutput, ApiError> {
+    conn.execute(statement, values, options).await
+}
+
+fn generated_fields(engine: Engine, output: &StatementOutput) -> Vec<Field> {
+    match engine {
+        Engine::MySql if output.last_insert_id > 0 => {
+            vec![Field::LongValue(
+                i64::try_from(output.last_insert_id).unwrap_or(i64::MAX),
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn respond(
+    state: &AppState,
+    engine: Engine,
+    output: StatementOutput,
+    request: &ExecuteStatementRequest,
+) -> Result<ExecuteStatementResponse, ApiError> {
+    let generated = generated_fields(engine, &output);
+    let mut response = ExecuteStatementResponse {
+        number_of_records_updated: i64::try_from(output.rows_affected).unwrap_or(i64::MAX),
+        generated_fields: Some(generated),
+        ..ExecuteStatementResponse::default()
+    };
+    match (request.format_records_as, output.records) {
+        (_, None) => {}
+        (RecordsFormatType::None, Some(records)) => {
+            response.records = Some(records);
+            if request.include_result_metadata {
+                response.column_metadata = Some(output.columns);
+            }
+        }
+        (RecordsFormatType::Json, Some(records)) => {
+            response.formatted_records = Some(json_records(&output.columns, records)?);
+        }
+    }
+    let size = serde_json::to_vec(&response).map_or(0, |bytes| bytes.len());
+    if size > state.limits.max_response_bytes {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedResultException,
+            format!(
+                "Database returned more than the allowed response size limit ({size} bytes > {} bytes)",
+                state.limits.max_response_bytes
+            ),
+        ));
+    }
+    Ok(response)
+}
+
+/// `formatRecordsAs: JSON`: one JSON array of objects keyed by column name.
+fn json_records(
+    columns: &[crate::protocol::ColumnMetadata],
+    records: Vec<Vec<Field>>,
+) -> Result<String, ApiError> {
+    let mut names = std::collections::HashSet::new();
+    for column in columns {
+        if !names.insert(column.name.as_str()) {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedResultException,
+                format!(
+                    "The result contains the duplicate column name {}",
+                    column.name
+                ),
+            ));
+        }
+    }
+    let rows: Vec<serde_json::Value> = records
+        .into_iter()
+        .map(|row| {
+            serde_json::Value::Object(
+                columns
+                    .iter()
+                    .zip(row)
+                    .map(|(column, field)| (column.name.clone(), json_value(field)))
+                    .collect(),
+            )
+        })
+        .collect();
+    Ok(serde_json::Value::Array(rows).to_string())
+}
+
+fn json_value(field: Field) -> serde_json::Value {
+    use serde_json::Value;
+    match field {
+        Field::IsNull(_) => Value::Null,
+        Field::BooleanValue(v) => Value::Bool(v),
+        Field::LongValue(v) => Value::from(v),
+        Field::DoubleValue(v) => Value::from(v),
+        Field::StringValue(v) => Value::String(v),
+        Field::BlobValue(v) => serde_json::to_value(v).unwrap_or(Value::Null),
+        Field::ArrayValue(v) => serde_json::to_value(v)
+            .ok()
+            .and_then(|v| v.as_object().and_then(|o| o.values().next().cloned()))
+            .unwrap_or(Value::Null),
+    }
+}
+
+/// `POST /BatchExecute`: the SQL once per parameter set, each autocommitted unless in a transaction.
+#[tracing::instrument(skip_all, fields(op = "BatchExecuteStatement"))]
+pub async fn batch_execute_statement(
+    State(state): State<AppState>,
+    request: Result<Json<BatchExecuteStatementRequest>, JsonRejection>,
+) -> Result<Json<BatchExecuteStatementResponse>, ApiError> {
+    let request = body(request)?;
+    let target = target(
+        &state,
+        &request.resource_arn,
+        &request.secret_arn,
+        ErrorCode::BadRequestException,
+    )?;
+    check_schema(request.schema.as_deref())?;
+    let engine = target.server.engine();
+    let statement = prepare_sql(&request.sql, engine)?;
+    let sets = request
+        .parameter_sets
+        .iter()
+        .map(|set| bind_values(&statement.binds, set))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut update_results = Vec::with_capacity(sets.len());
+    let options = ResultSetOptions::default();
+    match &request.transaction_id {
+        Some(id) => {
+            let tx = state.transactions.get(id, &request.resource_arn)?;
+            let mut in_use = tx.begin_statement()?;
+            for values in sets {
+                let output = in_use.conn().execute(&statement, values, options).await?;
+                update_results.push(UpdateResult {
+                    generated_fields: generated_fields(engine, &output),
+                });
+            }
+        }
+        None => {
+            let mut conn = target.server.acquire(request.database.as_deref()).await?;
+            for values in sets {
+                let output = run(&mut conn, &statement, values, options).await?;
+                update_results.push(UpdateResult {
+                    generated_fields: generated_fields(engine, &output),
+                });
+            }
+        }
+    }
+    Ok(Json(BatchExecuteStatementResponse { update_results }))
+}
+
+/// `POST /BeginTransaction`.
+#[tracing::instrument(skip_all, fields(op = "BeginTransaction"))]
+pub async fn begin_transaction(
+    State(state): State<AppState>,
+    request: Result<Json<BeginTransactionRequest>, JsonRejection>,
+) -> Result<Json<BeginTransactionResponse>, ApiError> {
+    let request = body(request)?;
+    let target = target(
+        &state,
+        &request.resource_arn,
+        &request.secret_arn,
+        ErrorCode::BadRequestException,
+    )?;
+    check_schema(request.schema.as_deref())?;
+    if let Some(database) = &request.database {
+        check_len("database", database, MAX_NAME_CHARS)?;
+    }
+    let conn = target.server.acquire(request.database.as_deref()).await?;
+    let transaction_id = state
+        .transactions
+        .begin(&request.resource_arn, target.server.engine(), conn)
+        .await?;
+    Ok(Json(BeginTransactionResponse { transaction_id }))
+}
+
+/// `POST /CommitTransaction`.
+#[tracing::instrument(skip_all, fields(op = "CommitTransaction"))]
+pub async fn commit_transaction(
+    State(state): State<AppState>,
+    request: Result<Json<EndTransactionRequest>, JsonRejection>,
+) -> Result<Json<EndTransactionResponse>, ApiError> {
+    end_transaction(state, request, true, "Transaction Committed").await
+}
+
+/// `POST /RollbackTransaction`.
+#[tracing::instrument(skip_all, fields(op = "RollbackTransaction"))]
+pub async fn rollback_transaction(
+    State(state): State<AppState>,
+    request: Result<Json<EndTransactionRequest>, JsonRejection>,
+) -> Result<Json<EndTransactionResponse>, ApiError> {
+    end_transaction(state, request, false, "Rollback Complete").await
+}
+
+async fn end_transaction(
+    state: AppState,
+    request: Result<Json<EndTransactionRequest>, JsonRejection>,
+    commit: bool,
+    status: &str,
+) -> Result<Json<EndTransactionResponse>, ApiError> {
+    let request = body(request)?;
+    target(
+        &state,
+        &request.resource_arn,
+        &request.secret_arn,
+        ErrorCode::NotFoundException,
+    )?;
+    check_len(
+        "transactionId",
+        &request.transaction_id,
+        MAX_TRANSACTION_ID_CHARS,
+    )?;
+    state
+        .transactions
+        .end(&request.transaction_id, &request.resource_arn, commit)
+        .await?;
+    Ok(Json(EndTransactionResponse {
+        transaction_status: status.to_owned(),
+    }))
+}

@@ -1,0 +1,127 @@
+//! `data-api-emulator`: the local RDS Data API server.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use emulator::backend::Server;
+use emulator::transactions::Expiry;
+use emulator::{AppState, Limits, Target};
+
+/// A local RDS Data API (v2) in front of a real MariaDB/MySQL or PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(name = "data-api-emulator", version)]
+struct Args {
+    /// Address to listen on. Keep it on loopback: the emulator has no authentication.
+    #[arg(
+        long,
+        env = "DATA_API_EMULATOR_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
+    listen: SocketAddr,
+
+    /// Database server behind a cluster: `mysql://…` or `postgres://…`. Repeat with --resource-arn and
+    /// --secret-arn for several clusters (the n-th URL pairs with the n-th ARNs).
+    #[arg(
+        long = "database-url",
+        env = "DATA_API_EMULATOR_DATABASE_URL",
+        required = true,
+        hide_env_values = true
+    )]
+    database_urls: Vec<String>,
+
+    /// Cluster ARN clients send (default for the first URL: arn:aws:rds:us-east-1:123456789012:cluster:local).
+    #[arg(long = "resource-arn")]
+    resource_arns: Vec<String>,
+
+    /// Secret ARN clients send (default for the first URL: arn:aws:secretsmanager:us-east-1:123456789012:secret:local).
+    #[arg(long = "secret-arn")]
+    secret_arns: Vec<String>,
+
+    /// Largest response body in bytes (AWS: 1 MiB).
+    #[arg(long, default_value_t = 1024 * 1024)]
+    max_response_bytes: usize,
+
+    /// Seconds without a call before a transaction is rolled back (AWS: 180).
+    #[arg(long, default_value_t = 180)]
+    transaction_idle_timeout: u64,
+
+    /// Seconds after which any transaction is rolled back (AWS: 86400).
+    #[arg(long, default_value_t = 86_400)]
+    transaction_max_lifetime: u64,
+}
+
+const DEFAULT_RESOURCE_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:local";
+const DEFAULT_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:local";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let n = args.database_urls.len();
+    if args.resource_arns.len() > n || args.secret_arns.len() > n {
+        anyhow::bail!("more --resource-arn/--secret-arn than --database-url");
+    }
+    if n > 1 && (args.resource_arns.len() != n || args.secret_arns.len() != n) {
+        anyhow::bail!(
+            "with several --database-url, give a --resource-arn and --secret-arn for each"
+        );
+    }
+    let mut targets = Vec::with_capacity(n);
+    for (i, url) in args.database_urls.iter().enumerate() {
+        targets.push(Target {
+            resource_arn: args
+                .resource_arns
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| DEFAULT_RESOURCE_ARN.into()),
+            secret_arn: args
+                .secret_arns
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| DEFAULT_SECRET_ARN.into()),
+            server: Server::new(url)?,
+        });
+    }
+    let limits = Limits {
+        max_response_bytes: args.max_response_bytes,
+        expiry: Expiry {
+            idle: Duration::from_secs(args.transaction_idle_timeout),
+            max_lifetime: Duration::from_secs(args.transaction_max_lifetime),
+        },
+        ..Limits::default()
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let addr = listener.local_addr()?;
+    for target in &targets {
+        tracing::info!(resource_arn = %target.resource_arn, secret_arn = %target.secret_arn, engine = ?target.server.engine(), "cluster");
+    }
+    #[allow(
+        clippy::print_stdout,
+        reason = "the listening address is the binary's output"
+    )]
+    {
+        println!("data-api-emulator listening on http://{addr}");
+    }
+    emulator::run(listener, AppState::new(targets, limits), async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! AWS errors on the wire: status from the service model, `x-amzn-ErrorType`, `{"__type", "message"}`.
+//!
+//! [`ErrorCode`] is the one table from exception name to HTTP status; a test checks it against the
+//! service model in `emulator/spec/rds-data-service-2.json`.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// The exceptions the emulator sends: the model's 17 shapes plus `ValidationException`, which AWS sends
+/// outside the model (multi-statements, `schema` on v2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    missing_docs,
+    reason = "the variants are AWS's exception names, documented in the model"
+)]
+pub enum ErrorCode {
+    AccessDeniedException,
+    BadRequestException,
+    DatabaseErrorException,
+    DatabaseNotFoundException,
+    DatabaseResumingException,
+    DatabaseUnavailableException,
+    ForbiddenException,
+    HttpEndpointNotEnabledException,
+    InternalServerErrorException,
+    InvalidResourceStateException,
+    InvalidSecretException,
+    NotFoundException,
+    SecretsErrorException,
+    ServiceUnavailableError,
+    StatementTimeoutException,
+    TransactionNotFoundException,
+    UnsupportedResultException,
+    ValidationException,
+}
+
+impl ErrorCode {
+    /// Every code, for tables and tests.
+    pub const ALL: [ErrorCode; 18] = [
+        ErrorCode::AccessDeniedException,
+        ErrorCode::BadRequestException,
+        ErrorCode::DatabaseErrorException,
+        ErrorCode::DatabaseNotFoundException,
+        ErrorCode::DatabaseResumingException,
+        ErrorCode::DatabaseUnavailableException,
+        ErrorCode::ForbiddenException,
+        ErrorCode::HttpEndpointNotEnabledException,
+        ErrorCode::InternalServerErrorException,
+        ErrorCode::InvalidResourceStateException,
+        ErrorCode::InvalidSecretException,
+        ErrorCode::NotFoundException,
+        ErrorCode::SecretsErrorException,
+        ErrorCode::ServiceUnavailableError,
+        ErrorCode::StatementTimeoutException,
+        ErrorCode::TransactionNotFoundException,
+        ErrorCode::UnsupportedResultException,
+        ErrorCode::ValidationException,
+    ];
+
+    /// The exception's name, as sent in `x-amzn-ErrorType` and `__type`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::AccessDeniedException => "AccessDeniedException",
+            ErrorCode::BadRequestException => "BadRequestException",
+            ErrorCode::DatabaseErrorException => "DatabaseErrorException",
+            ErrorCode::DatabaseNotFoundException => "DatabaseNotFoundException",
+            ErrorCode::DatabaseResumingException => "DatabaseResumingException",
+            ErrorCode::DatabaseUnavailableException => "DatabaseUnavailableException",
+            ErrorCode::ForbiddenException => "ForbiddenException",
+            ErrorCode::HttpEndpointNotEnabledException => "HttpEndpointNotEnabledException",
+            ErrorCode::InternalServerErrorException => "InternalServerErrorException",
+            ErrorCode::InvalidResourceStateException => "InvalidResourceStateException",
+            ErrorCode::InvalidSecretException => "InvalidSecretException",
+            ErrorCode::NotFoundException => "NotFoundException",
+            ErrorCode::SecretsErrorException => "SecretsErrorException",
+            ErrorCode::ServiceUnavailableError => "ServiceUnavailableError",
+            ErrorCode::StatementTimeoutException => "StatementTimeoutException",
+            ErrorCode::TransactionNotFoundException => "TransactionNotFoundException",
+            ErrorCode::UnsupportedResultException => "UnsupportedResultException",
+            ErrorCode::ValidationException => "ValidationException",
+        }
+    }
+
+    /// The HTTP status the service model gives the exception.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::AccessDeniedException | ErrorCode::ForbiddenException => {
+                StatusCode::FORBIDDEN
+            }
+            ErrorCode::DatabaseNotFoundException
+            | ErrorCode::NotFoundException
+            | ErrorCode::TransactionNotFoundException => StatusCode::NOT_FOUND,
+            ErrorCode::DatabaseUnavailableException => StatusCode::GATEWAY_TIMEOUT,
+            ErrorCode::InternalServerErrorException => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::ServiceUnavailableError => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::BadRequestException
+            | ErrorCode::DatabaseErrorException
+            | ErrorCode::DatabaseResumingException
+            | ErrorCode::HttpEndpointNotEnabledException
+            | ErrorCode::InvalidResourceStateException
+            | ErrorCode::InvalidSecretException
+            | ErrorCode::SecretsErrorException
+            | ErrorCode::StatementTimeoutException
+            | ErrorCode::UnsupportedResultException
+            | ErrorCode::ValidationException => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// Whether the model gives the shape a `message` member (the three server faults have none).
+    pub fn has_message(self) -> bool {
+        !matches!(
+            self,
+            ErrorCode::DatabaseUnavailableException
+                | ErrorCode::InternalServerErrorException
+                | ErrorCode::ServiceUnavailableError
+        )
+    }
+}
+
+/// An error response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// Which exception.
+    pub code: ErrorCode,
+    /// The message (dropped for shapes without one).
+    pub message: String,
+    /// `dbConnectionId`, for `StatementTimeoutException`.
+    pub db_connection_id: Option<i64>,
+}
+
+impl ApiError {
+    /// An error with a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            db_connection_id: None,
+        }
+    }
+
+    /// `BadRequestException`: the request itself is malformed.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadRequestException, message)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.name(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = serde_json::Map::new();
+        body.insert("__type".into(), self.code.name().into());
+        if self.code.has_message() {
+            body.insert("message".into(), self.message.into());
+        }
+        if let Some(id) = self.db_connection_id {
+            body.insert("dbConnectionId".into(), id.into());
+        }
+        let mut response = (
+            self.code.status(),
+            axum::Json(serde_json::Value::Object(body)),
+        )
+            .into_response();
+        response.headers_mut().insert(
+            "x-amzn-errortype",
+            HeaderValue::from_static(self.code.name()),
+        );
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_table_matches_the_service_model() {
+        let model: serde_json::Value =
+            serde_json::from_str(include_str!("../../spec/rds-data-service-2.json"))
+                .expect("model parses");
+        let shapes = model["shapes"].as_object().expect("shapes");
+        let mut modelled = 0;
+        for code in ErrorCode::ALL {
+            match shapes.get(code.name()) {
+                Some(shape) => {
+                    modelled += 1;
+                    assert_eq!(
+                        shape["error"]["httpStatusCode"].as_u64(),
+                        Some(u64::from(code.status().as_u16())),
+                        "{}",
+                        code.name()
+                    );
+                    assert_eq!(
+                        shape["members"].get("message").is_some(),
+                        code.has_message(),
+                        "{}",
+                        code.name()
+                    );
+                }
+                None => assert_eq!(code, ErrorCode::ValidationException, "unmodelled {code:?}"),
+            }
+        }
+        let exceptions = shapes.values().filter(|s| s["exception"] == true).count();
+        assert_eq!(modelled, exceptions, "every modelled exception has a code");
+    }
+}

@@ -1,0 +1,202 @@
+//! Transaction ids → the connection each holds, with the Data API's expiry and one-statement-at-a-time
+//! rule.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::backend::{Conn, Engine};
+use crate::protocol::error::{ApiError, ErrorCode};
+
+/// How long transactions may live.
+#[derive(Debug, Clone, Copy)]
+pub struct Expiry {
+    /// Rolled back after this long without a call (AWS: 3 minutes).
+    pub idle: Duration,
+    /// Rolled back this long after it began (AWS: 24 hours).
+    pub max_lifetime: Duration,
+}
+
+/// One open transaction.
+#[derive(Debug)]
+pub struct Transaction {
+    resource_arn: String,
+    engine: Engine,
+    /// `None` once ended. Locked while a statement runs.
+    conn: tokio::sync::Mutex<Option<Conn>>,
+    started: Instant,
+    last_used: Mutex<Instant>,
+}
+
+/// Guard for running one statement in a transaction.
+#[derive(Debug)]
+pub struct InUse<'a> {
+    guard: tokio::sync::MutexGuard<'a, Option<Conn>>,
+    tx: &'a Transaction,
+}
+
+impl InUse<'_> {
+    /// The held connection.
+    pub fn conn(&mut self) -> &mut Conn {
+        self.guard.as_mut().expect("checked when locked")
+    }
+}
+
+impl Drop for InUse<'_> {
+    fn drop(&mut self) {
+        *lock(&self.tx.last_used) = Instant::now();
+    }
+}
+
+impl Transaction {
+    /// Locks the transaction for one statement.
+    ///
+    /// # Errors
+    /// `DatabaseErrorException` "Transaction is still running a query" when another call holds it
+    /// (Data API v2 does not queue); `TransactionNotFoundException` when it has ended.
+    pub fn begin_statement(&self) -> Result<InUse<'_>, ApiError> {
+        let guard = self.conn.try_lock().map_err(|_| {
+            ApiError::new(
+                ErrorCode::DatabaseErrorException,
+                "Transaction is still running a query",
+            )
+        })?;
+        if guard.is_none() {
+            return Err(not_found());
+        }
+        Ok(InUse { guard, tx: self })
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(
+        ErrorCode::TransactionNotFoundException,
+        "Transaction may be expired",
+    )
+}
+
+/// All open transactions.
+#[derive(Debug)]
+pub struct Transactions {
+    open: Mutex<HashMap<String, Arc<Transaction>>>,
+    expiry: Expiry,
+}
+
+impl Transactions {
+    /// An empty registry.
+    pub fn new(expiry: Expiry) -> Arc<Self> {
+        Arc::new(Self {
+            open: Mutex::new(HashMap::new()),
+            expiry,
+        })
+    }
+
+    /// Starts a transaction on `conn` and returns its id.
+    ///
+    /// # Errors
+    /// `DatabaseErrorException` when the engine refuses `BEGIN`.
+    pub async fn begin(
+        &self,
+        resource_arn: &str,
+        engine: Engine,
+        mut conn: Conn,
+    ) -> Result<String, ApiError> {
+        conn.simple(match engine {
+            Engine::MySql => "START TRANSACTION",
+            Engine::Postgres => "BEGIN",
+        })
+        .await?;
+        let id = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let now = Instant::now();
+        let tx = Arc::new(Transaction {
+            resource_arn: resource_arn.to_owned(),
+            engine,
+            conn: tokio::sync::Mutex::new(Some(conn)),
+            started: now,
+            last_used: Mutex::new(now),
+        });
+        lock(&self.open).insert(id.clone(), tx);
+        tracing::debug!(transaction = %id, "transaction begun");
+        Ok(id)
+    }
+
+    /// The open transaction `id` of `resource_arn`.
+    ///
+    /// # Errors
+    /// `TransactionNotFoundException` when unknown, of another cluster, or expired (it is then rolled back).
+    pub fn get(&self, id: &str, resource_arn: &str) -> Result<Arc<Transaction>, ApiError> {
+        let tx = lock(&self.open).get(id).cloned().ok_or_else(not_found)?;
+        if tx.resource_arn != resource_arn {
+            return Err(not_found());
+        }
+        if self.expired(&tx, Instant::now()) {
+            self.end_in_background(id);
+            return Err(not_found());
+        }
+        Ok(tx)
+    }
+
+    fn expired(&self, tx: &Transaction, now: Instant) -> bool {
+        now.duration_since(*lock(&tx.last_used)) > self.expiry.idle
+            || now.duration_since(tx.started) > self.expiry.max_lifetime
+    }
+
+    /// Ends `id` with `COMMIT` (`commit`) or `ROLLBACK`.
+    ///
+    /// # Errors
+    /// `TransactionNotFoundException`; `DatabaseErrorException` when a statement is still running or
+    /// the engine refuses (the transaction is gone either way after the engine answered).
+    pub async fn end(&self, id: &str, resource_arn: &str, commit: bool) -> Result<(), ApiError> {
+        let tx = self.get(id, resource_arn)?;
+        let mut guard = tx.conn.try_lock().map_err(|_| {
+            ApiError::new(
+                ErrorCode::DatabaseErrorException,
+                "Transaction is still running a query",
+            )
+        })?;
+        lock(&self.open).remove(id);
+        let mut conn = guard.take().ok_or_else(not_found)?;
+        conn.simple(if commit { "COMMIT" } else { "ROLLBACK" })
+            .await
+    }
+
+    /// Removes `id` and rolls it back on a background task.
+    pub fn end_in_background(&self, id: &str) {
+        let Some(tx) = lock(&self.open).remove(id) else {
+            return;
+        };
+        tokio::spawn(async move {
+            let mut guard = tx.conn.lock().await;
+            if let Some(mut conn) = guard.take()
+                && let Err(error) = conn.simple("ROLLBACK").await
+            {
+                tracing::warn!(%error, engine = ?tx.engine, "rolling back an expired transaction failed");
+            }
+        });
+    }
+
+    /// Rolls back every expired transaction; run periodically.
+    pub fn reap(&self) {
+        let now = Instant::now();
+        let expired: Vec<String> = lock(&self.open)
+            .iter()
+            // A transaction running a statement is not idle.
+            .filter(|(_, tx)| tx.conn.try_lock().is_ok() && self.expired(tx, now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            tracing::info!(transaction = %id, "transaction expired; rolling back");
+            self.end_in_background(&id);
+        }
+    }
+}
