@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 
-use crate::backend::{BindValue, Conn, Engine, StatementOutput};
+use crate::backend::{Engine, StatementOutput};
 use crate::params::{self, Rewritten};
 use crate::protocol::error::{ApiError, ErrorCode};
 use crate::protocol::{
@@ -73,14 +73,31 @@ fn target<'a>(
     Ok(target)
 }
 
-fn check_schema(schema: Option<&str>) -> Result<(), ApiError> {
-    match schema {
-        Some(_) => Err(ApiError::new(
+/// The cluster for a statement or `BeginTransaction`: ARNs known, no `schema` (refused on v2), a
+/// `database` name within the model's 64 characters.
+fn cluster<'a>(
+    state: &'a AppState,
+    resource_arn: &str,
+    secret_arn: &str,
+    schema: Option<&str>,
+    database: Option<&str>,
+) -> Result<&'a Target, ApiError> {
+    let target = target(
+        state,
+        resource_arn,
+        secret_arn,
+        ErrorCode::BadRequestException,
+    )?;
+    if schema.is_some() {
+        return Err(ApiError::new(
             ErrorCode::ValidationException,
             "The schema parameter isn't supported.",
-        )),
-        None => Ok(()),
+        ));
     }
+    if let Some(database) = database {
+        check_len("database", database, MAX_NAME_CHARS)?;
+    }
+    Ok(target)
 }
 
 fn prepare_sql(sql: &str, engine: Engine) -> Result<Rewritten, ApiError> {
@@ -105,16 +122,13 @@ pub async fn execute_statement(
     request: Result<Json<ExecuteStatementRequest>, JsonRejection>,
 ) -> Result<Json<ExecuteStatementResponse>, ApiError> {
     let request = body(request)?;
-    let target = target(
+    let target = cluster(
         &state,
         &request.resource_arn,
         &request.secret_arn,
-        ErrorCode::BadRequestException,
+        request.schema.as_deref(),
+        request.database.as_deref(),
     )?;
-    check_schema(request.schema.as_deref())?;
-    if let Some(database) = &request.database {
-        check_len("database", database, MAX_NAME_CHARS)?;
-    }
     let engine = target.server.engine();
     let statement = prepare_sql(&request.sql, engine)?;
     let values = bind_values(&statement.binds, &request.parameters)?;
@@ -138,19 +152,10 @@ pub async fn execute_statement(
         }
         None => {
             let mut conn = target.server.acquire(request.database.as_deref()).await?;
-            run(&mut conn, &statement, values, options).await?
+            conn.execute(&statement, values, options).await?
         }
     };
     respond(&state, engine, output, &request).map(Json)
-}
-
-async fn run(
-    conn: &mut Conn,
-    statement: &Rewritten,
-    values: Vec<BindValue>,
-    options: ResultSetOptions,
-) -> Result<StatementOutput, ApiError> {
-    conn.execute(statement, values, options).await
 }
 
 fn generated_fields(engine: Engine, output: &StatementOutput) -> Vec<Field> {
@@ -256,13 +261,13 @@ pub async fn batch_execute_statement(
     request: Result<Json<BatchExecuteStatementRequest>, JsonRejection>,
 ) -> Result<Json<BatchExecuteStatementResponse>, ApiError> {
     let request = body(request)?;
-    let target = target(
+    let target = cluster(
         &state,
         &request.resource_arn,
         &request.secret_arn,
-        ErrorCode::BadRequestException,
+        request.schema.as_deref(),
+        request.database.as_deref(),
     )?;
-    check_schema(request.schema.as_deref())?;
     let engine = target.server.engine();
     let statement = prepare_sql(&request.sql, engine)?;
     let sets = request
@@ -286,7 +291,7 @@ pub async fn batch_execute_statement(
         None => {
             let mut conn = target.server.acquire(request.database.as_deref()).await?;
             for values in sets {
-                let output = run(&mut conn, &statement, values, options).await?;
+                let output = conn.execute(&statement, values, options).await?;
                 update_results.push(UpdateResult {
                     generated_fields: generated_fields(engine, &output),
                 });
@@ -303,16 +308,13 @@ pub async fn begin_transaction(
     request: Result<Json<BeginTransactionRequest>, JsonRejection>,
 ) -> Result<Json<BeginTransactionResponse>, ApiError> {
     let request = body(request)?;
-    let target = target(
+    let target = cluster(
         &state,
         &request.resource_arn,
         &request.secret_arn,
-        ErrorCode::BadRequestException,
+        request.schema.as_deref(),
+        request.database.as_deref(),
     )?;
-    check_schema(request.schema.as_deref())?;
-    if let Some(database) = &request.database {
-        check_len("database", database, MAX_NAME_CHARS)?;
-    }
     let conn = target.server.acquire(request.database.as_deref()).await?;
     let transaction_id = state
         .transactions
