@@ -1,5 +1,6 @@
 //! The emulator through the real `aws-sdk-rdsdata` client, on MariaDB and PostgreSQL.
 
+mod boto3;
 mod cases;
 mod transactions;
 
@@ -124,6 +125,7 @@ impl Drop for Database {
 pub(crate) struct Emulator {
     pub(crate) client: aws_sdk_rdsdata::Client,
     pub(crate) database: Database,
+    pub(crate) addr: std::net::SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -164,6 +166,7 @@ impl Emulator {
         Ok(Self {
             client: aws_sdk_rdsdata::Client::from_conf(config),
             database,
+            addr,
             shutdown: Some(tx),
         })
     }
