@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 
-use crate::backend::{Engine, StatementOutput};
+use crate::backend::{Conn, Engine, StatementOutput};
 use crate::params::{self, Rewritten};
 use crate::protocol::error::{ApiError, ErrorCode};
 use crate::protocol::{
@@ -13,6 +13,7 @@ use crate::protocol::{
     ExecuteStatementRequest, ExecuteStatementResponse, Field, RecordsFormatType, ResultSetOptions,
     UpdateResult,
 };
+use crate::transactions::InUse;
 use crate::values::bind_values;
 use crate::{AppState, Target};
 
@@ -133,29 +134,60 @@ pub async fn execute_statement(
     let statement = prepare_sql(&request.sql, engine)?;
     let values = bind_values(&statement.binds, &request.parameters)?;
     let options = request.result_set_options.unwrap_or_default();
-    let output = match &request.transaction_id {
+    let mut session = session(
+        &state,
+        target,
+        &request.resource_arn,
+        request.transaction_id.as_deref(),
+        request.database.as_deref(),
+    )
+    .await?;
+    let output = session.conn().execute(&statement, values, options).await;
+    drop(session);
+    let response = output.and_then(|output| respond(&state, engine, output, &request));
+    if let (Some(id), Err(error)) = (&request.transaction_id, &response)
+        && error.code == ErrorCode::UnsupportedResultException
+        && error.message.contains("response size limit")
+    {
+        // v2 ends the transaction when a result is too large.
+        state.transactions.end_in_background(id);
+    }
+    response.map(Json)
+}
+
+/// Where a statement runs: a pooled connection (autocommit) or a transaction locked for it.
+enum Session {
+    Pooled(Conn),
+    Transaction(InUse),
+}
+
+impl Session {
+    fn conn(&mut self) -> &mut Conn {
+        match self {
+            Session::Pooled(conn) => conn,
+            Session::Transaction(in_use) => in_use.conn(),
+        }
+    }
+}
+
+/// The transaction named by `transaction_id` (checked and locked), or a connection to `database`.
+async fn session(
+    state: &AppState,
+    target: &Target,
+    resource_arn: &str,
+    transaction_id: Option<&str>,
+    database: Option<&str>,
+) -> Result<Session, ApiError> {
+    match transaction_id {
         Some(id) => {
             check_len("transactionId", id, MAX_TRANSACTION_ID_CHARS)?;
-            let tx = state.transactions.get(id, &request.resource_arn)?;
-            let mut in_use = tx.begin_statement()?;
-            let result = in_use.conn().execute(&statement, values, options).await;
-            drop(in_use);
-            let response = result.and_then(|output| respond(&state, engine, output, &request));
-            if let Err(error) = &response
-                && error.code == ErrorCode::UnsupportedResultException
-                && error.message.contains("response size limit")
-            {
-                // v2 ends the transaction when a result is too large.
-                state.transactions.end_in_background(id);
-            }
-            return response.map(Json);
+            state
+                .transactions
+                .statement(id, resource_arn)
+                .map(Session::Transaction)
         }
-        None => {
-            let mut conn = target.server.acquire(request.database.as_deref()).await?;
-            conn.execute(&statement, values, options).await?
-        }
-    };
-    respond(&state, engine, output, &request).map(Json)
+        None => target.server.acquire(database).await.map(Session::Pooled),
+    }
 }
 
 fn generated_fields(engine: Engine, output: &StatementOutput) -> Vec<Field> {
@@ -277,26 +309,19 @@ pub async fn batch_execute_statement(
         .collect::<Result<Vec<_>, _>>()?;
     let mut update_results = Vec::with_capacity(sets.len());
     let options = ResultSetOptions::default();
-    match &request.transaction_id {
-        Some(id) => {
-            let tx = state.transactions.get(id, &request.resource_arn)?;
-            let mut in_use = tx.begin_statement()?;
-            for values in sets {
-                let output = in_use.conn().execute(&statement, values, options).await?;
-                update_results.push(UpdateResult {
-                    generated_fields: generated_fields(engine, &output),
-                });
-            }
-        }
-        None => {
-            let mut conn = target.server.acquire(request.database.as_deref()).await?;
-            for values in sets {
-                let output = conn.execute(&statement, values, options).await?;
-                update_results.push(UpdateResult {
-                    generated_fields: generated_fields(engine, &output),
-                });
-            }
-        }
+    let mut session = session(
+        &state,
+        target,
+        &request.resource_arn,
+        request.transaction_id.as_deref(),
+        request.database.as_deref(),
+    )
+    .await?;
+    for values in sets {
+        let output = session.conn().execute(&statement, values, options).await?;
+        update_results.push(UpdateResult {
+            generated_fields: generated_fields(engine, &output),
+        });
     }
     Ok(Json(BatchExecuteStatementResponse { update_results }))
 }

@@ -23,49 +23,36 @@ pub struct Transaction {
     resource_arn: String,
     engine: Engine,
     /// `None` once ended. Locked while a statement runs.
-    conn: tokio::sync::Mutex<Option<Conn>>,
+    conn: Arc<tokio::sync::Mutex<Option<Conn>>>,
     started: Instant,
     last_used: Mutex<Instant>,
 }
 
-/// Guard for running one statement in a transaction.
+/// A transaction locked for one statement; dropping it marks the transaction as just used.
 #[derive(Debug)]
-pub struct InUse<'a> {
-    guard: tokio::sync::MutexGuard<'a, Option<Conn>>,
-    tx: &'a Transaction,
+pub struct InUse {
+    guard: tokio::sync::OwnedMutexGuard<Option<Conn>>,
+    tx: Arc<Transaction>,
 }
 
-impl InUse<'_> {
+impl InUse {
     /// The held connection.
     pub fn conn(&mut self) -> &mut Conn {
         self.guard.as_mut().expect("checked when locked")
     }
 }
 
-impl Drop for InUse<'_> {
+impl Drop for InUse {
     fn drop(&mut self) {
         *lock(&self.tx.last_used) = Instant::now();
     }
 }
 
-impl Transaction {
-    /// Locks the transaction for one statement.
-    ///
-    /// # Errors
-    /// `DatabaseErrorException` "Transaction is still running a query" when another call holds it
-    /// (Data API v2 does not queue); `TransactionNotFoundException` when it has ended.
-    pub fn begin_statement(&self) -> Result<InUse<'_>, ApiError> {
-        let guard = self.conn.try_lock().map_err(|_| {
-            ApiError::new(
-                ErrorCode::DatabaseErrorException,
-                "Transaction is still running a query",
-            )
-        })?;
-        if guard.is_none() {
-            return Err(not_found());
-        }
-        Ok(InUse { guard, tx: self })
-    }
+fn still_running() -> ApiError {
+    ApiError::new(
+        ErrorCode::DatabaseErrorException,
+        "Transaction is still running a query",
+    )
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -121,7 +108,7 @@ impl Transactions {
         let tx = Arc::new(Transaction {
             resource_arn: resource_arn.to_owned(),
             engine,
-            conn: tokio::sync::Mutex::new(Some(conn)),
+            conn: Arc::new(tokio::sync::Mutex::new(Some(conn))),
             started: now,
             last_used: Mutex::new(now),
         });
@@ -146,6 +133,24 @@ impl Transactions {
         Ok(tx)
     }
 
+    /// Locks the open transaction `id` of `resource_arn` for one statement.
+    ///
+    /// # Errors
+    /// As [`Transactions::get`]; `DatabaseErrorException` "Transaction is still running a query" when
+    /// another call holds it (Data API v2 does not queue).
+    pub fn statement(&self, id: &str, resource_arn: &str) -> Result<InUse, ApiError> {
+        let tx = self.get(id, resource_arn)?;
+        let guard = tx
+            .conn
+            .clone()
+            .try_lock_owned()
+            .map_err(|_| still_running())?;
+        if guard.is_none() {
+            return Err(not_found());
+        }
+        Ok(InUse { guard, tx })
+    }
+
     fn expired(&self, tx: &Transaction, now: Instant) -> bool {
         now.duration_since(*lock(&tx.last_used)) > self.expiry.idle
             || now.duration_since(tx.started) > self.expiry.max_lifetime
@@ -158,12 +163,7 @@ impl Transactions {
     /// the engine refuses (the transaction is gone either way after the engine answered).
     pub async fn end(&self, id: &str, resource_arn: &str, commit: bool) -> Result<(), ApiError> {
         let tx = self.get(id, resource_arn)?;
-        let mut guard = tx.conn.try_lock().map_err(|_| {
-            ApiError::new(
-                ErrorCode::DatabaseErrorException,
-                "Transaction is still running a query",
-            )
-        })?;
+        let mut guard = tx.conn.try_lock().map_err(|_| still_running())?;
         lock(&self.open).remove(id);
         let mut conn = guard.take().ok_or_else(not_found)?;
         conn.simple(if commit { "COMMIT" } else { "ROLLBACK" })

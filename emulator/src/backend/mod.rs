@@ -285,6 +285,35 @@ fn statement_error(engine: Engine, error: sqlx::Error) -> ApiError {
     }
 }
 
+/// Assembles what a statement produced: rows and metadata when it has result columns (SELECT,
+/// `… RETURNING`; no rows counted as updated), else the count and MySQL's insert id.
+fn output<C, R>(
+    columns: &[C],
+    rows: &[R],
+    rows_affected: u64,
+    last_insert_id: u64,
+    metadata: impl Fn(&C) -> ColumnMetadata,
+    field: impl Fn(&R, usize) -> Result<Field, ApiError>,
+) -> Result<StatementOutput, ApiError> {
+    if columns.is_empty() {
+        return Ok(StatementOutput {
+            rows_affected,
+            last_insert_id,
+            ..StatementOutput::default()
+        });
+    }
+    let records = rows
+        .iter()
+        .map(|row| (0..columns.len()).map(|i| field(row, i)).collect())
+        .collect::<Result<Vec<Vec<Field>>, ApiError>>()?;
+    Ok(StatementOutput {
+        records: Some(records),
+        columns: columns.iter().map(metadata).collect(),
+        rows_affected: 0,
+        last_insert_id: 0,
+    })
+}
+
 /// `YYYY-MM-DD HH:MM:SS[.f]` with trailing fractional zeros trimmed, as the Data API prints them.
 pub(crate) fn format_timestamp(value: NaiveDateTime) -> String {
     format!(

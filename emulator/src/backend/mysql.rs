@@ -59,24 +59,14 @@ pub(super) async fn execute(
         }
     }
     drop(stream);
-    if columns.is_empty() {
-        return Ok(StatementOutput {
-            rows_affected,
-            last_insert_id,
-            ..StatementOutput::default()
-        });
-    }
-    let metadata = columns.iter().map(metadata).collect();
-    let records = rows
-        .iter()
-        .map(|row| (0..columns.len()).map(|i| field(row, i, options)).collect())
-        .collect::<Result<Vec<Vec<Field>>, ApiError>>()?;
-    Ok(StatementOutput {
-        records: Some(records),
-        columns: metadata,
-        rows_affected: 0,
-        last_insert_id: 0,
-    })
+    super::output(
+        &columns,
+        &rows,
+        rows_affected,
+        last_insert_id,
+        metadata,
+        |row, i| field(row, i, options),
+    )
 }
 
 /// `<message>; Error code: N; SQLState: XXXXX` (the v2 MySQL form reported by peers; unverified).
