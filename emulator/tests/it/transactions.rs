@@ -30,6 +30,81 @@ async fn begin(emulator: &Emulator) -> Result<String> {
     Ok(output.transaction_id().unwrap_or_default().to_owned())
 }
 
+/// Commits (`true`) or rolls back `tx`; returns the `transactionStatus` or the error's code and message.
+async fn end(emulator: &Emulator, tx: &str, commit: bool) -> Result<String, Failure> {
+    if commit {
+        emulator
+            .client
+            .commit_transaction()
+            .resource_arn(RESOURCE_ARN)
+            .secret_arn(SECRET_ARN)
+            .transaction_id(tx)
+            .send()
+            .await
+            .map(|o| o.transaction_status().unwrap_or_default().to_owned())
+            .map_err(Failure::from)
+    } else {
+        emulator
+            .client
+            .rollback_transaction()
+            .resource_arn(RESOURCE_ARN)
+            .secret_arn(SECRET_ARN)
+            .transaction_id(tx)
+            .send()
+            .await
+            .map(|o| o.transaction_status().unwrap_or_default().to_owned())
+            .map_err(Failure::from)
+    }
+}
+
+/// `SELECT 1` inside `tx`.
+async fn select_in(emulator: &Emulator, tx: &str) -> Result<(), Failure> {
+    emulator
+        .execute("SELECT 1")
+        .transaction_id(tx)
+        .send()
+        .await
+        .map(drop)
+        .map_err(Failure::from)
+}
+
+/// An AWS error reduced to what the tests compare.
+#[derive(Debug)]
+struct Failure {
+    code: String,
+    message: String,
+}
+
+impl<E: ProvideErrorMetadata> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Self {
+            code: error.code().unwrap_or_default().to_owned(),
+            message: error.message().unwrap_or_default().to_owned(),
+        }
+    }
+}
+
+/// The call failed with `code` (and `message`, when given).
+fn expect_failure<T: std::fmt::Debug>(
+    outcome: Result<T, Failure>,
+    code: &str,
+    message: Option<&str>,
+) -> Result<()> {
+    match outcome {
+        Ok(value) => anyhow::bail!("expected {code}, got success {value:?}"),
+        Err(failure) => {
+            ensure!(failure.code == code, "expected {code}: {failure:?}");
+            if let Some(message) = message {
+                ensure!(
+                    failure.message == message,
+                    "expected {message:?}: {failure:?}"
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
 async fn commit_and_rollback(engine: Engine) -> Result<()> {
     let emulator = Emulator::spawn(engine).await?;
     emulator
@@ -48,15 +123,11 @@ async fn commit_and_rollback(engine: Engine) -> Result<()> {
         count(&emulator).await? == 0,
         "uncommitted row visible outside the transaction"
     );
-    let done = emulator
-        .client
-        .commit_transaction()
-        .resource_arn(RESOURCE_ARN)
-        .secret_arn(SECRET_ARN)
-        .transaction_id(&tx)
-        .send()
-        .await?;
-    ensure!(done.transaction_status() == Some("Transaction Committed"));
+    let status = end(&emulator, &tx, true).await;
+    ensure!(
+        matches!(&status, Ok(s) if s == "Transaction Committed"),
+        "{status:?}"
+    );
     ensure!(count(&emulator).await? == 1);
 
     let tx = begin(&emulator).await?;
@@ -65,41 +136,24 @@ async fn commit_and_rollback(engine: Engine) -> Result<()> {
         .transaction_id(&tx)
         .send()
         .await?;
-    let done = emulator
-        .client
-        .rollback_transaction()
-        .resource_arn(RESOURCE_ARN)
-        .secret_arn(SECRET_ARN)
-        .transaction_id(&tx)
-        .send()
-        .await?;
-    ensure!(done.transaction_status() == Some("Rollback Complete"));
+    let status = end(&emulator, &tx, false).await;
+    ensure!(
+        matches!(&status, Ok(s) if s == "Rollback Complete"),
+        "{status:?}"
+    );
     ensure!(count(&emulator).await? == 1, "rolled-back row stored");
 
     // The id is gone once ended.
-    let error = emulator
-        .execute("SELECT 1")
-        .transaction_id(&tx)
-        .send()
-        .await
-        .expect_err("ended");
-    ensure!(
-        error.code() == Some("TransactionNotFoundException"),
-        "{error:?}"
-    );
-    let error = emulator
-        .client
-        .commit_transaction()
-        .resource_arn(RESOURCE_ARN)
-        .secret_arn(SECRET_ARN)
-        .transaction_id(&tx)
-        .send()
-        .await
-        .expect_err("ended");
-    ensure!(
-        error.code() == Some("TransactionNotFoundException"),
-        "{error:?}"
-    );
+    expect_failure(
+        select_in(&emulator, &tx).await,
+        "TransactionNotFoundException",
+        None,
+    )?;
+    expect_failure(
+        end(&emulator, &tx, true).await,
+        "TransactionNotFoundException",
+        None,
+    )?;
     Ok(())
 }
 
@@ -116,20 +170,11 @@ async fn idle_transactions_expire_and_roll_back(engine: Engine) -> Result<()> {
         .send()
         .await?;
     tokio::time::sleep(std::time::Duration::from_millis(1800)).await;
-    let error = emulator
-        .execute("SELECT 1")
-        .transaction_id(&tx)
-        .send()
-        .await
-        .expect_err("expired");
-    ensure!(
-        error.code() == Some("TransactionNotFoundException"),
-        "{error:?}"
-    );
-    ensure!(
-        error.message() == Some("Transaction may be expired"),
-        "{error:?}"
-    );
+    expect_failure(
+        select_in(&emulator, &tx).await,
+        "TransactionNotFoundException",
+        Some("Transaction may be expired"),
+    )?;
     ensure!(
         count(&emulator).await? == 0,
         "expired transaction's row was kept"
@@ -147,54 +192,34 @@ async fn a_second_statement_in_a_busy_transaction_is_refused(engine: Engine) -> 
     let slow = emulator.execute(sleep).transaction_id(&tx).send();
     let second = async {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        emulator
-            .execute("SELECT 1")
-            .transaction_id(&tx)
-            .send()
-            .await
+        select_in(&emulator, &tx).await
     };
     let (slow, second) = tokio::join!(slow, second);
     slow?;
-    let error = second.expect_err("concurrent statement refused");
-    ensure!(error.code() == Some("DatabaseErrorException"), "{error:?}");
-    ensure!(
-        error.message() == Some("Transaction is still running a query"),
-        "{error:?}"
-    );
+    expect_failure(
+        second,
+        "DatabaseErrorException",
+        Some("Transaction is still running a query"),
+    )?;
     // The transaction itself is still usable.
-    emulator
-        .execute("SELECT 1")
-        .transaction_id(&tx)
-        .send()
-        .await?;
+    select_in(&emulator, &tx)
+        .await
+        .map_err(|f| anyhow::anyhow!("{f:?}"))?;
     Ok(())
 }
 
 async fn unknown_transaction_ids_are_not_found(engine: Engine) -> Result<()> {
     let emulator = Emulator::spawn(engine).await?;
-    let error = emulator
-        .execute("SELECT 1")
-        .transaction_id("nope")
-        .send()
-        .await
-        .expect_err("unknown");
-    ensure!(
-        error.code() == Some("TransactionNotFoundException"),
-        "{error:?}"
-    );
-    let error = emulator
-        .client
-        .rollback_transaction()
-        .resource_arn(RESOURCE_ARN)
-        .secret_arn(SECRET_ARN)
-        .transaction_id("nope")
-        .send()
-        .await
-        .expect_err("unknown");
-    ensure!(
-        error.code() == Some("TransactionNotFoundException"),
-        "{error:?}"
-    );
+    expect_failure(
+        select_in(&emulator, "nope").await,
+        "TransactionNotFoundException",
+        None,
+    )?;
+    expect_failure(
+        end(&emulator, "nope", false).await,
+        "TransactionNotFoundException",
+        None,
+    )?;
     Ok(())
 }
 
