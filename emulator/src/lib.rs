@@ -6,7 +6,7 @@
 //! with `AWS_ENDPOINT_URL_RDS_DATA=http://127.0.0.1:<port>`. SigV4 signatures are accepted unchecked;
 //! the cluster and secret ARNs must match a configured [`Target`].
 //!
-//! Where AWS's behaviour is unverified the emulator takes the stricter reading (README, "Emulator").
+//! Where AWS's behaviour is unverified the emulator takes the stricter reading (README, "The Data API emulator").
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {

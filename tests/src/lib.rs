@@ -112,24 +112,14 @@ impl TestDatabase {
                     dir: Some(dir),
                 })
             }
-            Backend::MariaDb => {
-                let admin = mysql_admin_url();
-                admin_execute(
-                    &admin,
-                    &format!("CREATE DATABASE `{name}` CHARACTER SET latin1"),
-                )
-                .await?;
-                let url = with_database(&admin, &name);
-                Ok(Self {
-                    backend,
-                    url,
-                    server: Some((name, admin)),
-                    dir: None,
-                })
-            }
-            Backend::Postgres => {
-                let admin = postgres_admin_url();
-                admin_execute(&admin, &format!("CREATE DATABASE \"{name}\"")).await?;
+            Backend::MariaDb | Backend::Postgres => {
+                let (admin, create) = if backend == Backend::MariaDb {
+                    let create = format!("CREATE DATABASE `{name}` CHARACTER SET latin1");
+                    (mysql_admin_url(), create)
+                } else {
+                    (postgres_admin_url(), format!("CREATE DATABASE \"{name}\""))
+                };
+                admin_execute(&admin, &create).await?;
                 let url = with_database(&admin, &name);
                 Ok(Self {
                     backend,

@@ -15,6 +15,15 @@ async fn start_local(data_dir: &str, startup_log: &str) -> Result<(Running, Stri
     Ok((api, base))
 }
 
+async fn get_users(client: &reqwest::Client, base: &str) -> Result<Vec<Value>> {
+    Ok(client
+        .get(format!("{base}/get-users"))
+        .send()
+        .await?
+        .json()
+        .await?)
+}
+
 #[tokio::test]
 async fn serves_the_embedded_default_and_keeps_data_across_restarts() -> Result<()> {
     let data = tempfile::tempdir()?;
@@ -35,12 +44,7 @@ async fn serves_the_embedded_default_and_keeps_data_across_restarts() -> Result<
         .await?;
     ensure!(response.status() == 200, "{}", response.status());
     let user_id = response.json::<Value>().await?["userId"].clone();
-    let users: Vec<Value> = client
-        .get(format!("{base}/get-users"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let users = get_users(&client, &base).await?;
     ensure!(users.len() == 2, "{users:?}");
     ensure!(
         std::path::Path::new(data_dir)
@@ -60,12 +64,7 @@ async fn serves_the_embedded_default_and_keeps_data_across_restarts() -> Result<
 
     // A second start finds the database up to date and the user still there.
     let (_api, base) = start_local(data_dir, "embedded database is up to date").await?;
-    let users: Vec<Value> = client
-        .get(format!("{base}/get-users"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let users = get_users(&client, &base).await?;
     ensure!(users.iter().any(|u| u["id"] == user_id), "{users:?}");
     Ok(())
 }

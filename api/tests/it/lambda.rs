@@ -124,10 +124,9 @@ async fn next_reply(
             anyhow::bail!("function reported an error to {path}: {body}")
         }
         Ok(None) | Err(_) => {
-            let _ = tokio::time::timeout(Duration::from_millis(200), api.wait_for("\u{0}")).await;
             anyhow::bail!(
                 "no reply from the function; its output:\n{}",
-                api.seen.join("\n")
+                api.output_so_far()
             )
         }
     }

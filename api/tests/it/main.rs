@@ -87,6 +87,14 @@ impl Running {
         }
     }
 
+    /// Everything printed so far, without waiting.
+    fn output_so_far(&mut self) -> String {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        self.seen.join("\n")
+    }
+
     /// Waits for the process to exit and returns its status and all its output.
     async fn exit(mut self) -> Result<(std::process::ExitStatus, String)> {
         let status = tokio::time::timeout(Duration::from_secs(60), self.child.wait())
