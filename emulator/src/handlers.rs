@@ -4,7 +4,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 
+use std::future::Future;
+
 use crate::backend::{Conn, Engine, StatementOutput};
+use crate::faults::Operation;
 use crate::params::{self, Rewritten};
 use crate::protocol::error::{ApiError, ErrorCode};
 use crate::protocol::{
@@ -24,9 +27,13 @@ const MAX_TRANSACTION_ID_CHARS: usize = 192;
 const ARN_CHARS: std::ops::RangeInclusive<usize> = 11..=570;
 
 fn body<T>(request: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    request
-        .map(|Json(body)| body)
-        .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+    request.map(|Json(body)| body).map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::bad_request("The request body exceeds the request size limit")
+        } else {
+            ApiError::bad_request(rejection.body_text())
+        }
+    })
 }
 
 fn check_len(member: &str, value: &str, max: usize) -> Result<(), ApiError> {
@@ -134,6 +141,7 @@ pub async fn execute_statement(
     let statement = prepare_sql(&request.sql, engine)?;
     let values = bind_values(&statement.binds, &request.parameters)?;
     let options = request.result_set_options.unwrap_or_default();
+    check_faults(&state, Operation::ExecuteStatement, &request.resource_arn)?;
     let mut session = session(
         &state,
         target,
@@ -142,8 +150,19 @@ pub async fn execute_statement(
         request.database.as_deref(),
     )
     .await?;
-    let output = session.conn().execute(&statement, values, options).await;
-    drop(session);
+    let connection_id = session.conn().id();
+    let output = under_timeout(
+        &state,
+        target,
+        connection_id,
+        request.continue_after_timeout,
+        async move {
+            let output = session.conn().execute(&statement, values, options).await;
+            drop(session);
+            output
+        },
+    )
+    .await;
     let response = output.and_then(|output| respond(&state, engine, output, &request));
     if let (Some(id), Err(error)) = (&request.transaction_id, &response)
         && error.code == ErrorCode::UnsupportedResultException
@@ -152,7 +171,83 @@ pub async fn execute_statement(
         // v2 ends the transaction when a result is too large.
         state.transactions.end_in_background(id);
     }
-    response.map(Json)
+    let response = response?;
+    state.faults.after(Operation::ExecuteStatement)?;
+    Ok(Json(response))
+}
+
+/// The pause state and `before` rules for a call that passed validation.
+fn check_faults(
+    state: &AppState,
+    operation: Operation,
+    resource_arn: &str,
+) -> Result<(), ApiError> {
+    state
+        .faults
+        .before(operation, resource_arn, state.transactions.any_open())
+}
+
+/// Runs `work` (which owns its connection or transaction) under the statement timeout.
+///
+/// The work runs on a task of its own and is watched by another, so a client that hangs up abandons
+/// neither the statement nor its cancellation. When the timeout passes the call fails with
+/// `StatementTimeoutException` naming the connection; the statement is cancelled on the server
+/// (`KILL QUERY` / `pg_cancel_backend`) and awaited, unless `continue_after_timeout`, in which case it
+/// runs on and its connection (or transaction) stays busy until it ends.
+async fn under_timeout<T: Send + 'static>(
+    state: &AppState,
+    target: &Target,
+    connection_id: u64,
+    continue_after_timeout: bool,
+    work: impl Future<Output = Result<T, ApiError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    let limit = state.limits.statement_timeout;
+    let server = target.server.clone();
+    let watched = async move {
+        let mut task = tokio::spawn(work);
+        match tokio::time::timeout(limit, &mut task).await {
+            Ok(joined) => joined.unwrap_or_else(|e| Err(task_failed(&e))),
+            Err(_) => {
+                let seconds = limit.as_secs_f64();
+                if continue_after_timeout {
+                    tracing::info!(
+                        connection = connection_id,
+                        "statement timed out; it continues (continueAfterTimeout)"
+                    );
+                    return Err(ApiError::statement_timeout(
+                        format!(
+                            "The statement did not finish within the {seconds} s statement timeout; \
+                             it continues to run because continueAfterTimeout is true"
+                        ),
+                        connection_id,
+                    ));
+                }
+                if let Err(error) = server.cancel(connection_id).await {
+                    tracing::warn!(connection = connection_id, %error, "cancelling a timed-out statement failed");
+                }
+                // Wait for the cancelled statement, so its connection is idle (or its transaction
+                // free) again before the caller hears of the timeout.
+                let _ = task.await;
+                Err(ApiError::statement_timeout(
+                    format!(
+                        "The statement did not finish within the {seconds} s statement timeout and was cancelled"
+                    ),
+                    connection_id,
+                ))
+            }
+        }
+    };
+    tokio::spawn(watched)
+        .await
+        .unwrap_or_else(|e| Err(task_failed(&e)))
+}
+
+fn task_failed(error: &tokio::task::JoinError) -> ApiError {
+    tracing::error!(%error, "a statement task failed");
+    ApiError::new(
+        ErrorCode::InternalServerErrorException,
+        "the emulator failed while running the statement",
+    )
 }
 
 /// Where a statement runs: a pooled connection (autocommit) or a transaction locked for it.
@@ -207,6 +302,9 @@ fn respond(
     output: StatementOutput,
     request: &ExecuteStatementRequest,
 ) -> Result<ExecuteStatementResponse, ApiError> {
+    if let (Some(limit), Some(records)) = (state.limits.max_row_bytes, &output.records) {
+        check_row_sizes(records, limit)?;
+    }
     let generated = generated_fields(engine, &output);
     let mut response = ExecuteStatementResponse {
         number_of_records_updated: i64::try_from(output.rows_affected).unwrap_or(i64::MAX),
@@ -236,6 +334,22 @@ fn respond(
         ));
     }
     Ok(response)
+}
+
+/// The optional row size limit (AWS documents 64 KB per row).
+fn check_row_sizes(records: &[Vec<Field>], limit: usize) -> Result<(), ApiError> {
+    for (index, row) in records.iter().enumerate() {
+        let size = serde_json::to_vec(row).map_or(0, |bytes| bytes.len());
+        if size > limit {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedResultException,
+                format!(
+                    "Row {index} of the result is {size} bytes, over the row size limit of {limit} bytes"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `formatRecordsAs: JSON`: one JSON array of objects keyed by column name.
@@ -307,8 +421,12 @@ pub async fn batch_execute_statement(
         .iter()
         .map(|set| bind_values(&statement.binds, set))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut update_results = Vec::with_capacity(sets.len());
     let options = ResultSetOptions::default();
+    check_faults(
+        &state,
+        Operation::BatchExecuteStatement,
+        &request.resource_arn,
+    )?;
     let mut session = session(
         &state,
         target,
@@ -317,12 +435,19 @@ pub async fn batch_execute_statement(
         request.database.as_deref(),
     )
     .await?;
-    for values in sets {
-        let output = session.conn().execute(&statement, values, options).await?;
-        update_results.push(UpdateResult {
-            generated_fields: generated_fields(engine, &output),
-        });
-    }
+    let connection_id = session.conn().id();
+    let update_results = under_timeout(&state, target, connection_id, false, async move {
+        let mut update_results = Vec::with_capacity(sets.len());
+        for values in sets {
+            let output = session.conn().execute(&statement, values, options).await?;
+            update_results.push(UpdateResult {
+                generated_fields: generated_fields(engine, &output),
+            });
+        }
+        Ok(update_results)
+    })
+    .await?;
+    state.faults.after(Operation::BatchExecuteStatement)?;
     Ok(Json(BatchExecuteStatementResponse { update_results }))
 }
 
@@ -340,11 +465,13 @@ pub async fn begin_transaction(
         request.schema.as_deref(),
         request.database.as_deref(),
     )?;
+    check_faults(&state, Operation::BeginTransaction, &request.resource_arn)?;
     let conn = target.server.acquire(request.database.as_deref()).await?;
     let transaction_id = state
         .transactions
         .begin(&request.resource_arn, target.server.engine(), conn)
         .await?;
+    state.faults.after(Operation::BeginTransaction)?;
     Ok(Json(BeginTransactionResponse { transaction_id }))
 }
 
@@ -354,7 +481,7 @@ pub async fn commit_transaction(
     State(state): State<AppState>,
     request: Result<Json<EndTransactionRequest>, JsonRejection>,
 ) -> Result<Json<EndTransactionResponse>, ApiError> {
-    end_transaction(state, request, true, "Transaction Committed").await
+    end_transaction(state, request, Operation::CommitTransaction).await
 }
 
 /// `POST /RollbackTransaction`.
@@ -363,15 +490,18 @@ pub async fn rollback_transaction(
     State(state): State<AppState>,
     request: Result<Json<EndTransactionRequest>, JsonRejection>,
 ) -> Result<Json<EndTransactionResponse>, ApiError> {
-    end_transaction(state, request, false, "Rollback Complete").await
+    end_transaction(state, request, Operation::RollbackTransaction).await
 }
 
 async fn end_transaction(
     state: AppState,
     request: Result<Json<EndTransactionRequest>, JsonRejection>,
-    commit: bool,
-    status: &str,
+    operation: Operation,
 ) -> Result<Json<EndTransactionResponse>, ApiError> {
+    let (commit, status) = match operation {
+        Operation::CommitTransaction => (true, "Transaction Committed"),
+        _ => (false, "Rollback Complete"),
+    };
     let request = body(request)?;
     target(
         &state,
@@ -384,10 +514,12 @@ async fn end_transaction(
         &request.transaction_id,
         MAX_TRANSACTION_ID_CHARS,
     )?;
+    check_faults(&state, operation, &request.resource_arn)?;
     state
         .transactions
         .end(&request.transaction_id, &request.resource_arn, commit)
         .await?;
+    state.faults.after(operation)?;
     Ok(Json(EndTransactionResponse {
         transaction_status: status.to_owned(),
     }))

@@ -31,7 +31,9 @@
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used)]
 
+pub mod admin;
 pub mod backend;
+pub mod faults;
 pub mod handlers;
 pub mod params;
 pub mod protocol;
@@ -46,6 +48,7 @@ use axum::Router;
 use axum::routing::post;
 
 use crate::backend::Server;
+use crate::faults::Faults;
 use crate::protocol::error::ApiError;
 use crate::transactions::{Expiry, Transactions};
 
@@ -69,6 +72,11 @@ pub struct Limits {
     pub max_request_bytes: usize,
     /// Transaction expiry (AWS: 3 minutes idle, 24 hours in all).
     pub expiry: Expiry,
+    /// How long a call may run before `StatementTimeoutException` (AWS: 45 s).
+    pub statement_timeout: Duration,
+    /// Largest row in a result, in bytes of its JSON encoding; off (`None`) by default, because AWS
+    /// documents 64 KB but v2 was seen returning larger rows (README, "The Data API emulator").
+    pub max_row_bytes: Option<usize>,
 }
 
 impl Default for Limits {
@@ -80,6 +88,8 @@ impl Default for Limits {
                 idle: Duration::from_secs(180),
                 max_lifetime: Duration::from_secs(24 * 60 * 60),
             },
+            statement_timeout: Duration::from_secs(45),
+            max_row_bytes: None,
         }
     }
 }
@@ -89,6 +99,7 @@ impl Default for Limits {
 pub struct AppState {
     targets: Arc<Vec<Target>>,
     transactions: Arc<Transactions>,
+    faults: Arc<Faults>,
     limits: Limits,
 }
 
@@ -98,8 +109,19 @@ impl AppState {
         Self {
             targets: Arc::new(targets),
             transactions: Transactions::new(limits.expiry),
+            faults: Arc::new(Faults::default()),
             limits,
         }
+    }
+
+    /// The clusters served.
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
+    }
+
+    /// The fault settings (all off until set).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
     }
 }
 
@@ -111,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .route("/BeginTransaction", post(handlers::begin_transaction))
         .route("/CommitTransaction", post(handlers::commit_transaction))
         .route("/RollbackTransaction", post(handlers::rollback_transaction))
+        .nest("/_emulator", admin::router())
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)
         .layer(axum::extract::DefaultBodyLimit::max(

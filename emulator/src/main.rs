@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use emulator::backend::Server;
+use emulator::faults::{AutoPause, Rule};
 use emulator::transactions::Expiry;
 use emulator::{AppState, Limits, Target};
 
@@ -50,6 +51,53 @@ struct Args {
     /// Seconds after which any transaction is rolled back (AWS: 86400).
     #[arg(long, default_value_t = 86_400)]
     transaction_max_lifetime: u64,
+
+    /// Seconds a call may run before StatementTimeoutException (AWS: 45; fractions allowed).
+    #[arg(long, default_value_t = 45.0, value_parser = positive_seconds)]
+    statement_timeout: f64,
+
+    /// Largest request body in bytes (AWS: 4 MiB).
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    max_request_bytes: usize,
+
+    /// Refuse results with a row larger than this many bytes (AWS documents 64 KB; off by default
+    /// because Data API v2 was seen returning larger rows).
+    #[arg(long)]
+    max_row_bytes: Option<usize>,
+
+    /// Connections per database the emulator may open.
+    #[arg(long, default_value_t = emulator::backend::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+
+    /// Fault injection: pause the cluster after this many idle seconds (no call, no open
+    /// transaction); calls then get DatabaseResumingException for --resume-duration.
+    #[arg(long, value_parser = positive_seconds)]
+    auto_pause_after: Option<f64>,
+
+    /// Fault injection: seconds a resume lasts (AWS: about 15).
+    #[arg(long, default_value_t = 15.0, value_parser = positive_seconds)]
+    resume_duration: f64,
+
+    /// Fault injection: an error rule as JSON, e.g.
+    /// '{"operation":"ExecuteStatement","error":"InternalServerErrorException","count":1}'
+    /// (members: operation, error, count, when = before|after, message). Repeatable.
+    #[arg(long = "inject", value_parser = rule)]
+    injections: Vec<Rule>,
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => Ok(seconds),
+        _ => Err(format!(
+            "expected a positive number of seconds, got {text:?}"
+        )),
+    }
+}
+
+fn rule(text: &str) -> Result<Rule, String> {
+    let rule: Rule = serde_json::from_str(text).map_err(|e| format!("invalid rule: {e}"))?;
+    rule.validate()?;
+    Ok(rule)
 }
 
 const DEFAULT_RESOURCE_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:local";
@@ -96,7 +144,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 .get(i)
                 .cloned()
                 .unwrap_or_else(|| DEFAULT_SECRET_ARN.into()),
-            server: Server::new(url)?,
+            server: Server::with_max_connections(url, args.max_connections)?,
         });
     }
     let limits = Limits {
@@ -105,11 +153,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
             idle: Duration::from_secs(args.transaction_idle_timeout),
             max_lifetime: Duration::from_secs(args.transaction_max_lifetime),
         },
-        ..Limits::default()
+        statement_timeout: Duration::from_secs_f64(args.statement_timeout),
+        max_request_bytes: args.max_request_bytes,
+        max_row_bytes: args.max_row_bytes,
     };
+    let state = AppState::new(targets, limits);
+    if let Some(after) = args.auto_pause_after {
+        state.faults().set_auto_pause(Some(AutoPause {
+            after: Duration::from_secs_f64(after),
+            resume: Duration::from_secs_f64(args.resume_duration),
+        }));
+    }
+    for rule in args.injections {
+        state.faults().inject(rule).map_err(anyhow::Error::msg)?;
+    }
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
-    for target in &targets {
+    for target in state.targets() {
         tracing::info!(resource_arn = %target.resource_arn, secret_arn = %target.secret_arn, engine = ?target.server.engine(), "cluster");
     }
     #[allow(
@@ -119,7 +179,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     {
         println!("data-api-emulator listening on http://{addr}");
     }
-    emulator::run(listener, AppState::new(targets, limits), async {
+    emulator::run(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

@@ -185,6 +185,11 @@ impl Transactions {
         });
     }
 
+    /// Whether any transaction is open (an open transaction keeps an auto-pausing cluster up).
+    pub fn any_open(&self) -> bool {
+        !lock(&self.open).is_empty()
+    }
+
     /// Rolls back every expired transaction; run periodically.
     pub fn reap(&self) {
         let now = Instant::now();

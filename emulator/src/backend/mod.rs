@@ -2,17 +2,18 @@
 //! wire types beyond `Field`/`ColumnMetadata`, which are what a backend produces.
 
 mod mysql;
+mod pool;
 mod postgres;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{MySql, MySqlPool, PgPool, Postgres};
+use sqlx::mysql::MySqlConnectOptions;
+use sqlx::postgres::PgConnectOptions;
 use tokio::sync::Mutex;
+
+use self::pool::{Options, Pool, Pooled, Raw};
 
 use crate::params::{Dialect, Rewritten};
 use crate::protocol::error::{ApiError, ErrorCode};
@@ -81,24 +82,7 @@ pub struct StatementOutput {
 
 /// A connection taken from a pool: for one call, or held by a transaction.
 #[derive(Debug)]
-pub enum Conn {
-    /// MySQL.
-    MySql(PoolConnection<MySql>),
-    /// PostgreSQL.
-    Postgres(PoolConnection<Postgres>),
-}
-
-#[derive(Debug, Clone)]
-enum Pool {
-    MySql(MySqlPool),
-    Postgres(PgPool),
-}
-
-#[derive(Debug, Clone)]
-enum Options {
-    MySql(MySqlConnectOptions),
-    Postgres(PgConnectOptions),
-}
+pub struct Conn(Pooled);
 
 /// One database server, with a pool per database name (the request's `database` member).
 #[derive(Debug)]
@@ -106,8 +90,12 @@ pub struct Server {
     engine: Engine,
     options: Options,
     default_database: Option<String>,
+    max_connections: usize,
     pools: Mutex<HashMap<String, Pool>>,
 }
+
+/// Connections per database unless [`Server::with_max_connections`] says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 32;
 
 /// Errors setting a server up.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +112,17 @@ impl Server {
     /// # Errors
     /// [`ServerUrlError`] for an unknown scheme or an unparsable URL.
     pub fn new(url: &str) -> Result<Arc<Self>, ServerUrlError> {
+        Self::with_max_connections(url, DEFAULT_MAX_CONNECTIONS)
+    }
+
+    /// As [`Server::new`], with at most `max_connections` connections per database.
+    ///
+    /// # Errors
+    /// [`ServerUrlError`] for an unknown scheme or an unparsable URL.
+    pub fn with_max_connections(
+        url: &str,
+        max_connections: usize,
+    ) -> Result<Arc<Self>, ServerUrlError> {
         let error = |reason: String| ServerUrlError {
             url: url.split('@').next_back().unwrap_or(url).to_owned(),
             reason,
@@ -153,6 +152,7 @@ impl Server {
             engine,
             options,
             default_database,
+            max_connections,
             pools: Mutex::new(HashMap::new()),
         }))
     }
@@ -176,44 +176,54 @@ impl Server {
             let mut pools = self.pools.lock().await;
             pools
                 .entry(name.clone())
-                .or_insert_with(|| self.pool_for(&name))
+                .or_insert_with(|| Pool::new(self.options_for(&name), self.max_connections))
                 .clone()
         };
-        let conn = match pool {
-            Pool::MySql(pool) => pool.acquire().await.map(Conn::MySql),
-            Pool::Postgres(pool) => pool.acquire().await.map(Conn::Postgres),
-        };
-        conn.map_err(|e| connect_error(self.engine, e))
+        pool.acquire().await.map(Conn)
     }
 
-    fn pool_for(&self, database: &str) -> Pool {
-        let timeout = std::time::Duration::from_secs(10);
+    fn options_for(&self, database: &str) -> Options {
         match &self.options {
-            Options::MySql(options) => {
-                let options = if database.is_empty() {
-                    options.clone()
-                } else {
-                    options.clone().database(database)
-                };
-                Pool::MySql(
-                    MySqlPoolOptions::new()
-                        .acquire_timeout(timeout)
-                        .connect_lazy_with(options),
-                )
+            Options::MySql(options) if !database.is_empty() => {
+                Options::MySql(options.clone().database(database))
             }
-            Options::Postgres(options) => {
-                let options = if database.is_empty() {
-                    options.clone()
-                } else {
-                    options.clone().database(database)
-                };
-                Pool::Postgres(
-                    PgPoolOptions::new()
-                        .acquire_timeout(timeout)
-                        .connect_lazy_with(options),
-                )
+            Options::Postgres(options) if !database.is_empty() => {
+                Options::Postgres(options.clone().database(database))
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// Cancels what connection `connection_id` is running (`KILL QUERY` / `pg_cancel_backend`), from
+    /// a connection of its own, so a full pool cannot block it.
+    ///
+    /// # Errors
+    /// As [`Server::acquire`], when the server cannot be reached or refuses.
+    pub async fn cancel(&self, connection_id: u64) -> Result<(), ApiError> {
+        let (raw, _) = self.options.connect().await?;
+        let err = |e| statement_error(self.engine, e);
+        match raw {
+            Raw::MySql(mut conn) => {
+                sqlx::query(&format!("KILL QUERY {connection_id}"))
+                    .execute(&mut conn)
+                    .await
+                    .map_err(err)?;
+                let _ = sqlx::Connection::close(conn).await;
+            }
+            Raw::Postgres(mut conn) => {
+                sqlx::query("SELECT pg_cancel_backend($1)")
+                    .bind(i32::try_from(connection_id).unwrap_or_default())
+                    .execute(&mut conn)
+                    .await
+                    .map_err(err)?;
+                let _ = sqlx::Connection::close(conn).await;
             }
         }
+        tracing::info!(
+            connection = connection_id,
+            "cancelled a timed-out statement"
+        );
+        Ok(())
     }
 }
 
@@ -229,10 +239,27 @@ impl Conn {
         values: Vec<BindValue>,
         options: ResultSetOptions,
     ) -> Result<StatementOutput, ApiError> {
-        match self {
-            Conn::MySql(conn) => mysql::execute(conn, statement, values, options).await,
-            Conn::Postgres(conn) => postgres::execute(conn, statement, values, options).await,
+        let output = match self.0.raw() {
+            Raw::MySql(conn) => mysql::execute(conn, statement, values, options).await,
+            Raw::Postgres(conn) => postgres::execute(conn, statement, values, options).await,
+        };
+        if let Err(error) = &output
+            && error.code == ErrorCode::DatabaseUnavailableException
+        {
+            // The transport failed mid-statement: the connection is in no state to be reused.
+            self.0.discard();
         }
+        output
+    }
+
+    /// The server's id for this connection (`dbConnectionId`).
+    pub fn id(&self) -> u64 {
+        self.0.id()
+    }
+
+    /// Closes the connection when it is dropped instead of reusing it.
+    pub fn discard(&mut self) {
+        self.0.discard();
     }
 
     /// Runs SQL without parameters or results (transaction control).

@@ -7,7 +7,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 /// The exceptions the emulator sends: the model's 17 shapes plus `ValidationException`, which AWS sends
-/// outside the model (multi-statements, `schema` on v2).
+/// outside the model (multi-statements, `schema` on v2), and `ThrottlingException`, which only fault
+/// injection sends (the name the SDKs' retry classifiers treat as throttling).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(
     missing_docs,
@@ -32,11 +33,12 @@ pub enum ErrorCode {
     TransactionNotFoundException,
     UnsupportedResultException,
     ValidationException,
+    ThrottlingException,
 }
 
 impl ErrorCode {
     /// Every code, for tables and tests.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::AccessDeniedException,
         ErrorCode::BadRequestException,
         ErrorCode::DatabaseErrorException,
@@ -55,6 +57,7 @@ impl ErrorCode {
         ErrorCode::TransactionNotFoundException,
         ErrorCode::UnsupportedResultException,
         ErrorCode::ValidationException,
+        ErrorCode::ThrottlingException,
     ];
 
     /// The exception's name, as sent in `x-amzn-ErrorType` and `__type`.
@@ -78,6 +81,7 @@ impl ErrorCode {
             ErrorCode::TransactionNotFoundException => "TransactionNotFoundException",
             ErrorCode::UnsupportedResultException => "UnsupportedResultException",
             ErrorCode::ValidationException => "ValidationException",
+            ErrorCode::ThrottlingException => "ThrottlingException",
         }
     }
 
@@ -102,7 +106,8 @@ impl ErrorCode {
             | ErrorCode::SecretsErrorException
             | ErrorCode::StatementTimeoutException
             | ErrorCode::UnsupportedResultException
-            | ErrorCode::ValidationException => StatusCode::BAD_REQUEST,
+            | ErrorCode::ValidationException
+            | ErrorCode::ThrottlingException => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -129,6 +134,15 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// `StatementTimeoutException` for connection `db_connection_id`.
+    pub fn statement_timeout(message: impl Into<String>, db_connection_id: u64) -> Self {
+        Self {
+            code: ErrorCode::StatementTimeoutException,
+            message: message.into(),
+            db_connection_id: Some(i64::try_from(db_connection_id).unwrap_or(i64::MAX)),
+        }
+    }
+
     /// An error with a message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
@@ -203,7 +217,13 @@ mod tests {
                         code.name()
                     );
                 }
-                None => assert_eq!(code, ErrorCode::ValidationException, "unmodelled {code:?}"),
+                None => assert!(
+                    matches!(
+                        code,
+                        ErrorCode::ValidationException | ErrorCode::ThrottlingException
+                    ),
+                    "unmodelled {code:?}"
+                ),
             }
         }
         let exceptions = shapes.values().filter(|s| s["exception"] == true).count();

@@ -10,6 +10,15 @@
 //! `request` is the ExecuteStatement input without the ARNs and database. `expect` compares only the
 //! members it lists (`records`, `numberOfRecordsUpdated`, `generatedFields`, `formattedRecords`
 //! parsed as JSON, `columnMetadata` as a list of partial objects).
+//!
+//! A section may instead hold `steps`, run in order against one emulator:
+//! `{"op": "ExecuteStatement" | "BatchExecuteStatement" | "BeginTransaction" | "CommitTransaction" |
+//! "RollbackTransaction", "request": {…}, "expect"/"expectError": {…}, "retryForMs": N}` (a request's
+//! `"transactionId": true` means the last transaction begun), `{"op": "Admin", "action": "inject" |
+//! "clear" | "pause", "rule": {…}, "status": 204}` (the emulator's `/_emulator` paths) and
+//! `{"sleepMs": N}`. A top-level `emulator` object sets limits and auto-pause for the case
+//! (`statementTimeoutSeconds`, `transactionIdleSeconds`, `maxResponseBytes`, `maxRequestBytes`,
+//! `maxRowBytes`, `autoPause: {afterSeconds, resumeSeconds}`).
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +32,13 @@ use aws_sdk_rdsdata::types::{
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::{Emulator, Engine};
+use std::time::Duration;
+
+use aws_sdk_rdsdata::operation::execute_statement::ExecuteStatementError;
+use emulator::Limits;
+use emulator::faults::AutoPause;
+
+use super::{Emulator, Engine, RESOURCE_ARN, SECRET_ARN};
 
 fn case_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in std::fs::read_dir(dir)? {
@@ -59,6 +74,7 @@ async fn conformance_cases() -> Result<()> {
                 runs.push((
                     file.strip_prefix(&root)?.display().to_string(),
                     engine,
+                    case["emulator"].clone(),
                     case[key].clone(),
                 ));
             }
@@ -71,11 +87,11 @@ async fn conformance_cases() -> Result<()> {
     let mut runs = runs.into_iter();
     loop {
         while set.len() < 6 {
-            let Some((name, engine, section)) = runs.next() else {
+            let Some((name, engine, settings, section)) = runs.next() else {
                 break;
             };
             set.spawn(async move {
-                let outcome = run_case(engine, &section).await;
+                let outcome = run_case(engine, &settings, &section).await;
                 (name, engine, outcome)
             });
         }
@@ -96,71 +112,318 @@ async fn conformance_cases() -> Result<()> {
     Ok(())
 }
 
-async fn run_case(engine: Engine, section: &Value) -> Result<()> {
-    let emulator = Emulator::spawn(engine).await?;
+/// The case's `emulator` settings as limits.
+fn limits(settings: &Value) -> Result<Limits> {
+    let mut limits = Limits::default();
+    let seconds = |key: &str| settings[key].as_f64().map(Duration::from_secs_f64);
+    let bytes = |key: &str| {
+        settings[key]
+            .as_u64()
+            .map(|n| usize::try_from(n).context("byte count"))
+            .transpose()
+    };
+    if let Some(timeout) = seconds("statementTimeoutSeconds") {
+        limits.statement_timeout = timeout;
+    }
+    if let Some(idle) = seconds("transactionIdleSeconds") {
+        limits.expiry.idle = idle;
+    }
+    if let Some(n) = bytes("maxResponseBytes")? {
+        limits.max_response_bytes = n;
+    }
+    if let Some(n) = bytes("maxRequestBytes")? {
+        limits.max_request_bytes = n;
+    }
+    limits.max_row_bytes = bytes("maxRowBytes")?;
+    Ok(limits)
+}
+
+/// A section is either one `request` (an ExecuteStatement) or a list of `steps`.
+async fn run_case(engine: Engine, settings: &Value, section: &Value) -> Result<()> {
+    let emulator = Emulator::spawn_with(engine, limits(settings)?).await?;
+    if let Some(auto) = settings.get("autoPause") {
+        emulator
+            .admin_state()
+            .faults()
+            .set_auto_pause(Some(AutoPause {
+                after: Duration::from_secs_f64(
+                    auto["afterSeconds"].as_f64().context("afterSeconds")?,
+                ),
+                resume: Duration::from_secs_f64(
+                    auto["resumeSeconds"].as_f64().context("resumeSeconds")?,
+                ),
+            }));
+    }
     for sql in section["setup"].as_array().into_iter().flatten() {
         emulator
             .database
             .execute(sql.as_str().context("setup entries are SQL strings")?)
             .await?;
     }
-    let request = &section["request"];
-    let mut call = emulator.execute(request["sql"].as_str().context("request.sql")?);
-    if let Some(arn) = request["resourceArn"].as_str() {
-        call = call.resource_arn(arn);
-    }
-    if let Some(arn) = request["secretArn"].as_str() {
-        call = call.secret_arn(arn);
-    }
-    for parameter in request["parameters"].as_array().into_iter().flatten() {
-        call = call.parameters(sql_parameter(parameter)?);
-    }
-    if let Some(v) = request["includeResultMetadata"].as_bool() {
-        call = call.include_result_metadata(v);
-    }
-    if let Some(v) = request["formatRecordsAs"].as_str() {
-        call = call.format_records_as(RecordsFormatType::from(v));
-    }
-    if let Some(v) = request["schema"].as_str() {
-        call = call.schema(v);
-    }
-    if request["resultSetOptions"].is_object() {
-        let o = &request["resultSetOptions"];
-        let mut options = ResultSetOptions::builder();
-        if let Some(v) = o["decimalReturnType"].as_str() {
-            options = options.decimal_return_type(DecimalReturnType::from(v));
+    let single;
+    let steps = match section["steps"].as_array() {
+        Some(steps) => steps,
+        None => {
+            single = vec![json!({
+                "op": "ExecuteStatement", "request": section["request"],
+                "expect": section["expect"], "expectError": section["expectError"],
+            })];
+            &single
         }
-        if let Some(v) = o["longReturnType"].as_str() {
-            options = options.long_return_type(LongReturnType::from(v));
-        }
-        call = call.result_set_options(options.build());
+    };
+    let mut run = Run {
+        emulator: &emulator,
+        transaction: None,
+    };
+    for (index, step) in steps.iter().enumerate() {
+        run.step(step)
+            .await
+            .with_context(|| format!("step {index} ({})", step["op"]))?;
     }
-    let outcome = call.send().await;
-    match (&section["expect"], &section["expectError"], outcome) {
-        (expect, Value::Null, Ok(output)) if expect.is_object() => {
-            let actual = json!({
+    Ok(())
+}
+
+/// One case's emulator and the transaction its steps share.
+struct Run<'a> {
+    emulator: &'a Emulator,
+    transaction: Option<String>,
+}
+
+/// What an operation answered: its output as JSON, or the error's code, message and
+/// `dbConnectionId`.
+type Outcome = std::result::Result<Value, (String, String, Option<i64>)>;
+
+fn failed<E: ProvideErrorMetadata>(error: &E) -> (String, String, Option<i64>) {
+    (
+        error.code().unwrap_or_default().to_owned(),
+        error.message().unwrap_or_default().to_owned(),
+        None,
+    )
+}
+
+impl Run<'_> {
+    async fn step(&mut self, step: &Value) -> Result<()> {
+        if let Some(ms) = step["sleepMs"].as_u64() {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            return Ok(());
+        }
+        if step["op"] == "Admin" {
+            return self.admin(step).await;
+        }
+        // `retryForMs`: repeat the step until it matches, for steps that wait on something running in
+        // the background (a statement left running, a resume window), so load cannot make them flaky.
+        let deadline = std::time::Instant::now()
+            + Duration::from_millis(step["retryForMs"].as_u64().unwrap_or(0));
+        loop {
+            let outcome = match step["op"].as_str().context("op")? {
+                "ExecuteStatement" => self.execute(&step["request"]).await?,
+                "BatchExecuteStatement" => self.batch(&step["request"]).await?,
+                "BeginTransaction" => self.begin().await,
+                op @ ("CommitTransaction" | "RollbackTransaction") => {
+                    self.end(op, &step["request"]).await?
+                }
+                other => bail!("unknown op {other}"),
+            };
+            match check(&step["expect"], &step["expectError"], outcome) {
+                Err(_) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                checked => return checked,
+            }
+        }
+    }
+
+    /// The emulator's own `/_emulator/…` paths, over HTTP as an outside test would use them.
+    async fn admin(&self, step: &Value) -> Result<()> {
+        let http = reqwest::Client::new();
+        let base = format!("http://{}/_emulator", self.emulator.addr);
+        let response = match step["action"].as_str().context("action")? {
+            "inject" => {
+                http.post(format!("{base}/faults"))
+                    .json(&step["rule"])
+                    .send()
+                    .await?
+            }
+            "clear" => http.delete(format!("{base}/faults")).send().await?,
+            "pause" => http.post(format!("{base}/pause")).send().await?,
+            other => bail!("unknown admin action {other}"),
+        };
+        let status = response.status().as_u16();
+        let want = step["status"].as_u64().unwrap_or(204);
+        ensure!(
+            u64::from(status) == want,
+            "admin answered {status}: {}",
+            response.text().await?
+        );
+        Ok(())
+    }
+
+    fn transaction_id(&self, request: &Value) -> Result<Option<String>> {
+        Ok(match &request["transactionId"] {
+            Value::String(id) => Some(id.clone()),
+            Value::Bool(true) => Some(self.transaction.clone().context("no transaction begun")?),
+            _ => None,
+        })
+    }
+
+    async fn execute(&self, request: &Value) -> Result<Outcome> {
+        let mut call = self
+            .emulator
+            .execute(request["sql"].as_str().context("request.sql")?);
+        if let Some(arn) = request["resourceArn"].as_str() {
+            call = call.resource_arn(arn);
+        }
+        if let Some(arn) = request["secretArn"].as_str() {
+            call = call.secret_arn(arn);
+        }
+        for parameter in request["parameters"].as_array().into_iter().flatten() {
+            call = call.parameters(sql_parameter(parameter)?);
+        }
+        if let Some(v) = request["includeResultMetadata"].as_bool() {
+            call = call.include_result_metadata(v);
+        }
+        if let Some(v) = request["continueAfterTimeout"].as_bool() {
+            call = call.continue_after_timeout(v);
+        }
+        if let Some(v) = request["formatRecordsAs"].as_str() {
+            call = call.format_records_as(RecordsFormatType::from(v));
+        }
+        if let Some(v) = request["schema"].as_str() {
+            call = call.schema(v);
+        }
+        call = call.set_transaction_id(self.transaction_id(request)?);
+        if request["resultSetOptions"].is_object() {
+            let o = &request["resultSetOptions"];
+            let mut options = ResultSetOptions::builder();
+            if let Some(v) = o["decimalReturnType"].as_str() {
+                options = options.decimal_return_type(DecimalReturnType::from(v));
+            }
+            if let Some(v) = o["longReturnType"].as_str() {
+                options = options.long_return_type(LongReturnType::from(v));
+            }
+            call = call.result_set_options(options.build());
+        }
+        Ok(match call.send().await {
+            Ok(output) => Ok(json!({
                 "records": output.records().iter().map(|row| row.iter().map(field_json).collect::<Result<Vec<_>>>()).collect::<Result<Vec<_>>>()?,
                 "numberOfRecordsUpdated": output.number_of_records_updated(),
                 "generatedFields": output.generated_fields().iter().map(field_json).collect::<Result<Vec<_>>>()?,
                 "formattedRecords": output.formatted_records().map(serde_json::from_str::<Value>).transpose()?,
                 "columnMetadata": output.column_metadata().iter().map(|c| json!({
                     "name": c.name(), "label": c.label(), "type": c.r#type(), "typeName": c.type_name(),
-                    "isSigned": c.is_signed(), "nullable": c.nullable(),
+                    "isSigned": c.is_signed(), "nullable": c.nullable(), "precision": c.precision(),
+                    "scale": c.scale(), "tableName": c.table_name(), "schemaName": c.schema_name(),
+                    "isAutoIncrement": c.is_auto_increment(), "isCaseSensitive": c.is_case_sensitive(),
+                    "isCurrency": c.is_currency(), "arrayBaseColumnType": c.array_base_column_type(),
                 })).collect::<Vec<_>>(),
-            });
+            })),
+            Err(error) => {
+                let mut failure = failed(&error);
+                if let Some(ExecuteStatementError::StatementTimeoutException(timeout)) =
+                    error.as_service_error()
+                {
+                    failure.2 = Some(timeout.db_connection_id());
+                }
+                Err(failure)
+            }
+        })
+    }
+
+    async fn batch(&self, request: &Value) -> Result<Outcome> {
+        let mut call = self
+            .emulator
+            .client
+            .batch_execute_statement()
+            .resource_arn(RESOURCE_ARN)
+            .secret_arn(SECRET_ARN)
+            .database(&self.emulator.database.name)
+            .sql(request["sql"].as_str().context("request.sql")?)
+            .set_transaction_id(self.transaction_id(request)?);
+        for set in request["parameterSets"].as_array().into_iter().flatten() {
+            let set = set
+                .as_array()
+                .context("a parameter set is a list")?
+                .iter()
+                .map(sql_parameter)
+                .collect::<Result<Vec<_>>>()?;
+            call = call.parameter_sets(set);
+        }
+        Ok(match call.send().await {
+            Ok(output) => Ok(json!({
+                "updateResults": output.update_results().iter().map(|r| Ok(json!({
+                    "generatedFields": r.generated_fields().iter().map(field_json).collect::<Result<Vec<_>>>()?,
+                }))).collect::<Result<Vec<_>>>()?,
+            })),
+            Err(error) => Err(failed(&error)),
+        })
+    }
+
+    async fn begin(&mut self) -> Outcome {
+        let begun = self
+            .emulator
+            .client
+            .begin_transaction()
+            .resource_arn(RESOURCE_ARN)
+            .secret_arn(SECRET_ARN)
+            .database(&self.emulator.database.name)
+            .send()
+            .await;
+        match begun {
+            Ok(output) => {
+                let id = output.transaction_id().unwrap_or_default().to_owned();
+                self.transaction = Some(id.clone());
+                Ok(json!({ "transactionId": id }))
+            }
+            Err(error) => Err(failed(&error)),
+        }
+    }
+
+    async fn end(&self, op: &str, request: &Value) -> Result<Outcome> {
+        let id = self
+            .transaction_id(request)?
+            .or_else(|| self.transaction.clone())
+            .context("no transaction to end")?;
+        let client = &self.emulator.client;
+        Ok(if op == "CommitTransaction" {
+            let call = client
+                .commit_transaction()
+                .resource_arn(RESOURCE_ARN)
+                .secret_arn(SECRET_ARN)
+                .transaction_id(id);
+            match call.send().await {
+                Ok(o) => Ok(json!({ "transactionStatus": o.transaction_status() })),
+                Err(error) => Err(failed(&error)),
+            }
+        } else {
+            let call = client
+                .rollback_transaction()
+                .resource_arn(RESOURCE_ARN)
+                .secret_arn(SECRET_ARN)
+                .transaction_id(id);
+            match call.send().await {
+                Ok(o) => Ok(json!({ "transactionStatus": o.transaction_status() })),
+                Err(error) => Err(failed(&error)),
+            }
+        })
+    }
+}
+
+/// Compares an outcome with the step's `expect` (members it lists) or `expectError` (`type`,
+/// `message` regex, `dbConnectionId: true` for "present and positive").
+fn check(expect: &Value, expect_error: &Value, outcome: Outcome) -> Result<()> {
+    match (expect, expect_error, outcome) {
+        (expect, Value::Null, Ok(actual)) => {
             for (key, want) in expect.as_object().into_iter().flatten() {
                 let got = &actual[key];
                 let matches = match key.as_str() {
-                    "columnMetadata" => partial_list(want, got),
+                    "columnMetadata" | "updateResults" => partial_list(want, got),
                     _ => want == got,
                 };
                 ensure!(matches, "{key}: expected {want}, got {got}");
             }
             Ok(())
         }
-        (Value::Null, want, Err(error)) if want.is_object() => {
-            let code = error.code().unwrap_or_default().to_owned();
-            let message = error.message().unwrap_or_default().to_owned();
+        (Value::Null, want, Err((code, message, connection))) if want.is_object() => {
             ensure!(
                 want["type"] == code.as_str(),
                 "expected {}, got {code}: {message}",
@@ -173,14 +436,19 @@ async fn run_case(engine: Engine, section: &Value) -> Result<()> {
                     "message {message:?} does not match /{pattern}/"
                 );
             }
+            if want["dbConnectionId"] == true {
+                ensure!(
+                    connection.is_some_and(|id| id > 0),
+                    "dbConnectionId missing: {connection:?}"
+                );
+            }
             Ok(())
         }
-        (_, want, Err(error)) if want.is_null() => bail!(
-            "unexpected error: {}",
-            aws_sdk_rdsdata::error::DisplayErrorContext(&error)
-        ),
-        (_, want, Ok(output)) => bail!("expected {want}, got success: {output:?}"),
-        _ => bail!("a case section needs exactly one of expect / expectError"),
+        (_, want, Err((code, message, _))) if want.is_null() => {
+            bail!("unexpected error {code}: {message}")
+        }
+        (_, want, Ok(output)) => bail!("expected {want}, got success: {output}"),
+        _ => bail!("a step needs at most one of expect / expectError"),
     }
 }
 

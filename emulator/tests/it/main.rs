@@ -126,6 +126,7 @@ pub(crate) struct Emulator {
     pub(crate) client: aws_sdk_rdsdata::Client,
     pub(crate) database: Database,
     pub(crate) addr: std::net::SocketAddr,
+    state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -144,13 +145,10 @@ impl Emulator {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(emulator::run(
-            listener,
-            AppState::new(vec![target], limits),
-            async {
-                let _ = rx.await;
-            },
-        ));
+        let state = AppState::new(vec![target], limits);
+        tokio::spawn(emulator::run(listener, state.clone(), async {
+            let _ = rx.await;
+        }));
         let config = aws_sdk_rdsdata::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
@@ -167,8 +165,14 @@ impl Emulator {
             client: aws_sdk_rdsdata::Client::from_conf(config),
             database,
             addr,
+            state,
             shutdown: Some(tx),
         })
+    }
+
+    /// The running emulator's state (fault settings).
+    pub(crate) fn admin_state(&self) -> &AppState {
+        &self.state
     }
 
     /// An ExecuteStatement builder with the ARNs and database filled in.
