@@ -141,6 +141,7 @@ pub async fn execute_statement(
     let statement = prepare_sql(&request.sql, engine)?;
     let values = bind_values(&statement.binds, &request.parameters)?;
     let options = request.result_set_options.unwrap_or_default();
+    let metadata = request.include_result_metadata;
     check_faults(&state, Operation::ExecuteStatement, &request.resource_arn)?;
     let mut session = session(
         &state,
@@ -157,7 +158,10 @@ pub async fn execute_statement(
         connection_id,
         request.continue_after_timeout,
         async move {
-            let output = session.conn().execute(&statement, values, options).await;
+            let output = session
+                .conn()
+                .execute(&statement, values, options, metadata)
+                .await;
             drop(session);
             output
         },
@@ -439,7 +443,10 @@ pub async fn batch_execute_statement(
     let update_results = under_timeout(&state, target, connection_id, false, async move {
         let mut update_results = Vec::with_capacity(sets.len());
         for values in sets {
-            let output = session.conn().execute(&statement, values, options).await?;
+            let output = session
+                .conn()
+                .execute(&statement, values, options, false)
+                .await?;
             update_results.push(UpdateResult {
                 generated_fields: generated_fields(engine, &output),
             });

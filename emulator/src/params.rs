@@ -1,20 +1,11 @@
 //! Finds `:name` parameters in Data API SQL and rewrites them to the engine's placeholders.
 //!
-//! The lexer never looks inside string literals (`'…'` with `''`, plus backslash escapes on MySQL and
-//! in PostgreSQL `E'…'`), quoted identifiers (`"…"`, MySQL backticks), comments (`-- …`, MySQL `# …`,
-//! `/* … */`, nested on PostgreSQL), PostgreSQL dollar quotes (`$$…$$`, `$tag$…$tag$`) or `::` casts.
-//! An unterminated literal or comment runs to the end of the text; the engine reports the syntax error.
-//!
-//! It also finds a second statement after a `;` (v2 refuses multi-statements).
+//! [`sql_lexer`] keeps string literals, quoted identifiers, comments, PostgreSQL dollar quotes and
+//! `::` casts out of reach (the same lexer the SeaORM adapter uses in the other direction). It also
+//! finds a second statement after a `;` (v2 refuses multi-statements).
 
-/// The SQL dialect being lexed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// MySQL / MariaDB: `?` placeholders, backticks, `#` comments, backslash escapes.
-    MySql,
-    /// PostgreSQL: `$n` placeholders, dollar quotes, nested block comments.
-    Postgres,
-}
+pub use sql_lexer::Dialect;
+use sql_lexer::{Kind, Lexer, has_second_statement, is_ident};
 
 /// SQL with engine placeholders and the parameter names they stand for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,172 +24,48 @@ pub fn rewrite(sql: &str, dialect: Dialect) -> Rewritten {
     let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
     let mut binds: Vec<String> = Vec::new();
-    let mut multiple_statements = false;
-    let mut seen_semicolon = false;
-    let mut i = 0;
     let mut copied = 0; // bytes of `sql` already copied to `out`
-    while i < bytes.len() {
-        let c = bytes[i];
-        let start = i;
-        let mut kind = Token::Other;
-        i = match c {
-            b'\'' => {
-                let backslash = dialect == Dialect::MySql
-                    || (start > 0
-                        && matches!(bytes[start - 1], b'E' | b'e')
-                        && (start < 2 || !is_ident(bytes[start - 2])));
-                skip_quoted(bytes, start, b'\'', backslash)
-            }
-            b'"' => skip_quoted(bytes, start, b'"', dialect == Dialect::MySql),
-            b'`' if dialect == Dialect::MySql => skip_quoted(bytes, start, b'`', false),
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                kind = Token::Comment;
-                skip_line(bytes, start)
-            }
-            b'#' if dialect == Dialect::MySql => {
-                kind = Token::Comment;
-                skip_line(bytes, start)
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                kind = Token::Comment;
-                skip_block_comment(bytes, start, dialect == Dialect::Postgres)
-            }
-            b'$' if dialect == Dialect::Postgres => skip_dollar_quote(bytes, start),
-            b':' if bytes.get(i + 1) == Some(&b':') => i + 2,
-            b':' if bytes.get(i + 1).is_some_and(|b| is_ident(*b)) => {
-                let mut end = i + 1;
-                while end < bytes.len() && is_ident(bytes[end]) {
-                    end += 1;
-                }
-                let name = &sql[i + 1..end];
-                out.push_str(&sql[copied..start]);
-                match dialect {
-                    Dialect::MySql => {
-                        out.push('?');
-                        binds.push(name.to_owned());
-                    }
-                    Dialect::Postgres => {
-                        let index = match binds.iter().position(|b| b == name) {
-                            Some(index) => index,
-                            None => {
-                                binds.push(name.to_owned());
-                                binds.len() - 1
-                            }
-                        };
-                        out.push('$');
-                        out.push_str(&(index + 1).to_string());
-                    }
-                }
-                copied = end;
-                end
-            }
-            b';' => {
-                kind = Token::Semicolon;
-                i + 1
-            }
-            c if c.is_ascii_whitespace() => {
-                kind = Token::Space;
-                i + 1
-            }
-            _ => i + 1,
-        };
-        match kind {
-            Token::Other if seen_semicolon => multiple_statements = true,
-            Token::Semicolon => seen_semicolon = true,
-            _ => {}
+    let mut lexer = Lexer::new(sql, dialect);
+    while let Some(token) = lexer.next() {
+        if token.kind != Kind::Code || bytes[token.start] != b':' {
+            continue;
         }
+        let start = token.start;
+        let mut end = start + 1;
+        while end < bytes.len() && is_ident(bytes[end]) {
+            end += 1;
+        }
+        if end == start + 1 {
+            continue;
+        }
+        let name = &sql[start + 1..end];
+        out.push_str(&sql[copied..start]);
+        match dialect {
+            Dialect::MySql => {
+                out.push('?');
+                binds.push(name.to_owned());
+            }
+            Dialect::Postgres => {
+                let index = match binds.iter().position(|b| b == name) {
+                    Some(index) => index,
+                    None => {
+                        binds.push(name.to_owned());
+                        binds.len() - 1
+                    }
+                };
+                out.push('$');
+                out.push_str(&(index + 1).to_string());
+            }
+        }
+        copied = end;
+        lexer.skip_to(end);
     }
     out.push_str(&sql[copied..]);
     Rewritten {
         sql: out,
         binds,
-        multiple_statements,
+        multiple_statements: has_second_statement(sql, dialect),
     }
-}
-
-/// What a lexed token means for statement counting.
-#[derive(PartialEq, Eq)]
-enum Token {
-    Space,
-    Comment,
-    Semicolon,
-    Other,
-}
-
-fn is_ident(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// Index after a literal opened at `start` by `quote`; doubled quotes escape, and backslashes when
-/// `backslash`.
-fn skip_quoted(bytes: &[u8], start: usize, quote: u8, backslash: bool) -> usize {
-    let mut i = start + 1;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if backslash && b == b'\\' {
-            i += 2;
-        } else if b == quote {
-            if bytes.get(i + 1) == Some(&quote) {
-                i += 2;
-            } else {
-                return i + 1;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    bytes.len()
-}
-
-fn skip_line(bytes: &[u8], start: usize) -> usize {
-    bytes[start..]
-        .iter()
-        .position(|b| *b == b'\n')
-        .map_or(bytes.len(), |n| start + n + 1)
-}
-
-fn skip_block_comment(bytes: &[u8], start: usize, nested: bool) -> usize {
-    let mut depth = 0usize;
-    let mut i = start;
-    while i + 1 < bytes.len() {
-        if bytes[i] == b'/' && bytes[i + 1] == b'*' && (nested || depth == 0) {
-            depth += 1;
-            i += 2;
-        } else if bytes[i] == b'*' && bytes[i + 1] == b'/' {
-            depth -= 1;
-            i += 2;
-            if depth == 0 {
-                return i;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    bytes.len()
-}
-
-/// Index after a dollar-quoted string at `start`, or `start + 1` when `$` does not open one
-/// (`$1`, or `$` inside an identifier such as `a$b`).
-fn skip_dollar_quote(bytes: &[u8], start: usize) -> usize {
-    if start > 0 && is_ident(bytes[start - 1]) {
-        return start + 1;
-    }
-    let mut end = start + 1;
-    while end < bytes.len() && is_ident(bytes[end]) {
-        end += 1;
-    }
-    if end >= bytes.len()
-        || bytes[end] != b'$'
-        || bytes.get(start + 1).is_some_and(u8::is_ascii_digit)
-    {
-        return start + 1;
-    }
-    let tag = &bytes[start..=end];
-    let body = end + 1;
-    bytes[body..]
-        .windows(tag.len())
-        .position(|w| w == tag)
-        .map_or(bytes.len(), |n| body + n + tag.len())
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The SQL side: pools per database, typed binding, result decoding, engine errors. No HTTP or serde
 //! wire types beyond `Field`/`ColumnMetadata`, which are what a backend produces.
 
+mod catalog;
 mod mysql;
 mod pool;
 mod postgres;
@@ -238,10 +239,14 @@ impl Conn {
         statement: &Rewritten,
         values: Vec<BindValue>,
         options: ResultSetOptions,
+        metadata: bool,
     ) -> Result<StatementOutput, ApiError> {
+        let catalog = metadata.then(|| self.0.catalog());
         let output = match self.0.raw() {
             Raw::MySql(conn) => mysql::execute(conn, statement, values, options).await,
-            Raw::Postgres(conn) => postgres::execute(conn, statement, values, options).await,
+            Raw::Postgres(conn) => {
+                postgres::execute(conn, statement, values, options, catalog.as_deref()).await
+            }
         };
         if let Err(error) = &output
             && error.code == ErrorCode::DatabaseUnavailableException
@@ -272,7 +277,7 @@ impl Conn {
             binds: Vec::new(),
             multiple_statements: false,
         };
-        self.execute(&plain, Vec::new(), ResultSetOptions::default())
+        self.execute(&plain, Vec::new(), ResultSetOptions::default(), false)
             .await
             .map(drop)
     }

@@ -1,14 +1,15 @@
 //! MySQL / MariaDB: binding, decoding by column type, error text.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use futures_util::TryStreamExt;
-use rust_decimal::Decimal;
 use sqlx::error::BoxDynError;
-use sqlx::mysql::{MySqlArguments, MySqlColumn, MySqlRow};
+use sqlx::mysql::types::MySqlTime;
+use sqlx::mysql::{MySqlArguments, MySqlColumn, MySqlRow, MySqlTypeInfo};
 use sqlx::{Arguments, Column, Either, Executor, MySqlConnection, Row, Statement, TypeInfo};
 
+use super::catalog::mysql_precision;
 use super::{
-    BindValue, Engine, StatementOutput, decimal_field, format_time, format_timestamp, long_field,
+    BindValue, Engine, StatementOutput, decimal_field, format_timestamp, long_field,
     statement_error, unsupported,
 };
 use crate::params::Rewritten;
@@ -59,14 +60,55 @@ pub(super) async fn execute(
         }
     }
     drop(stream);
-    super::output(
+    // Decided once per statement, and only when there is a row to decode (an empty result of an
+    // unsupported type is not an error). From the result's own column definitions: the prepared
+    // statement's can differ (`SELECT ? + ?` is DOUBLE when prepared, BIGINT once bound).
+    let kinds = match rows.first() {
+        Some(row) => kinds(conn, row.columns()).await?,
+        None => Vec::new(),
+    };
+    // The result's own column definitions describe it best; the prepared ones when there is no row.
+    let columns = rows.first().map_or(columns, |row| row.columns().to_vec());
+    let mut output = super::output(
         &columns,
         &rows,
         rows_affected,
         last_insert_id,
         metadata,
-        |row, i| field(row, i, options),
-    )
+        |row, i| field(row, i, kinds[i], options),
+    )?;
+    for ((meta, kind), column) in output.columns.iter_mut().zip(&kinds).zip(&columns) {
+        if *kind == Kind::Text
+            && matches!(
+                meta.type_name.as_str(),
+                "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB"
+            )
+        {
+            let max_size = Definition::of(column.type_info()).max_size;
+            meta.type_name = text_type_name(&meta.type_name, max_size);
+            meta.type_code = jdbc_type(&meta.type_name);
+        }
+    }
+    Ok(output)
+}
+
+/// The character type of a binary-collation column that sqlx named after a binary type (see
+/// [`character_columns`]), sized by its length in bytes: MariaDB's JSON (LONGTEXT COLLATE
+/// utf8mb4_bin) reads as LONGTEXT.
+fn text_type_name(binary: &str, max_size: Option<u32>) -> String {
+    match (binary, max_size) {
+        ("BINARY", _) => "CHAR",
+        ("VARBINARY", _) => "VARCHAR",
+        (_, Some(size)) if size > 16_777_215 => "LONGTEXT",
+        (_, Some(size)) if size > 65_535 => "MEDIUMTEXT",
+        (_, Some(size)) if size > 255 => "TEXT",
+        (_, Some(_)) => "TINYTEXT",
+        ("TINYBLOB", None) => "TINYTEXT",
+        ("MEDIUMBLOB", None) => "MEDIUMTEXT",
+        ("LONGBLOB", None) => "LONGTEXT",
+        _ => "TEXT",
+    }
+    .to_owned()
 }
 
 /// `<message>; Error code: N; SQLState: XXXXX` (the v2 MySQL form reported by peers; unverified).
@@ -107,8 +149,12 @@ fn jdbc_type(name: &str) -> i32 {
     }
 }
 
+/// Connector/J's view of a column. Nullability and auto-increment come from the column definition's
+/// flags; `precision` is the display size of fixed-size types (sqlx keeps no character set, so a
+/// string column's length in characters is unknown: 0); `tableName` is not kept by sqlx: `""`.
 fn metadata(column: &MySqlColumn) -> ColumnMetadata {
     let name = column.type_info().name();
+    let definition = Definition::of(column.type_info());
     // Connector/J reports TINYINT(1) as BIT.
     let type_name = if name == "BOOLEAN" {
         "BIT".to_owned()
@@ -131,58 +177,354 @@ fn metadata(column: &MySqlColumn) -> ColumnMetadata {
                     | "DOUBLE"
                     | "DECIMAL"
             ),
-        nullable: 2,
+        nullable: if definition.flags.is_empty() && definition.max_size.is_none() {
+            2
+        } else if definition.has_flag("NOT_NULL") {
+            0
+        } else {
+            1
+        },
+        is_auto_increment: definition.has_flag("AUTO_INCREMENT"),
+        precision: mysql_precision(&type_name),
         type_name,
         ..ColumnMetadata::default()
     }
 }
 
+/// How a result column is decoded: the MySQL table of data-api-facts §6, decided once per statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// TINYINT(1) and BOOL (sqlx's `BOOLEAN`) → `booleanValue`.
+    Boolean,
+    /// BIT(1) → `booleanValue`.
+    Bit1,
+    /// TINYINT … BIGINT → `longValue`.
+    Signed,
+    /// The UNSIGNED integers → `longValue`; a BIGINT UNSIGNED above `i64::MAX` goes out as its exact
+    /// digits in a `stringValue` (unverified on AWS, data-api-facts §19).
+    Unsigned,
+    /// FLOAT → `doubleValue`.
+    Float,
+    /// DOUBLE → `doubleValue`.
+    Double,
+    /// DECIMAL(p,s) → `stringValue`, padded to the scale (`decimalReturnType` may change it).
+    Decimal,
+    /// CHAR, VARCHAR, TEXT, ENUM, JSON, and character columns in a `_bin` collation → `stringValue`.
+    Text,
+    /// BINARY, VARBINARY, BLOBs → `blobValue`.
+    Blob,
+    /// DATE → `YYYY-MM-DD`.
+    Date,
+    /// TIME → `[-]HH:MM:SS[.f]`.
+    Time,
+    /// DATETIME → `YYYY-MM-DD HH:MM:SS[.f]`.
+    DateTime,
+    /// TIMESTAMP → as DATETIME, in UTC (the session time zone).
+    Timestamp,
+    /// The type of a bare `NULL` (`SELECT NULL`).
+    Null,
+}
+
+/// The kind of each result column. A type the Data API does not return is refused with
+/// `UnsupportedResultException` naming it.
+async fn kinds(conn: &mut MySqlConnection, columns: &[MySqlColumn]) -> Result<Vec<Kind>, ApiError> {
+    let mut kinds = columns.iter().map(kind).collect::<Result<Vec<_>, _>>()?;
+    let binary: Vec<usize> = (0..kinds.len())
+        .filter(|&i| kinds[i] == Kind::Blob)
+        .collect();
+    if !binary.is_empty() {
+        for i in character_columns(conn, columns, &binary).await? {
+            kinds[i] = Kind::Text;
+        }
+    }
+    Ok(kinds)
+}
+
+fn kind(column: &MySqlColumn) -> Result<Kind, ApiError> {
+    let info = column.type_info();
+    let definition = Definition::of(info);
+    Ok(match info.name() {
+        "BOOLEAN" => Kind::Boolean,
+        "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" => Kind::Signed,
+        "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED"
+        | "BIGINT UNSIGNED" => Kind::Unsigned,
+        "FLOAT" => Kind::Float,
+        "DOUBLE" => Kind::Double,
+        "DECIMAL" => Kind::Decimal,
+        // BIT(M>1), YEAR, GEOMETRY and SET are unverified on AWS (data-api-facts §6, §19; SET is
+        // not among the documented string types), so they are refused like any type the Data API
+        // does not return. MySQL and MariaDB send a SET column as a string with the SET flag, which
+        // sqlx names CHAR.
+        "CHAR" if definition.has_flag("SET") => {
+            return Err(unsupported(column.name(), "SET"));
+        }
+        "CHAR" | "VARCHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" | "JSON" => {
+            Kind::Text
+        }
+        // sqlx names a character column in a `_bin` collation as binary too; `kinds` sorts them out.
+        "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => Kind::Blob,
+        // BIT(1) is a boolean; for BIT(M>1) the JDBC BIT → booleanValue rule would lose bits.
+        "BIT" if definition.max_size == Some(1) => Kind::Bit1,
+        "BIT" => {
+            let name = definition
+                .max_size
+                .map_or_else(|| "BIT".to_owned(), |m| format!("BIT({m})"));
+            return Err(unsupported(column.name(), &name));
+        }
+        "DATE" => Kind::Date,
+        "TIME" => Kind::Time,
+        "DATETIME" => Kind::DateTime,
+        "TIMESTAMP" => Kind::Timestamp,
+        "NULL" => Kind::Null,
+        // YEAR, GEOMETRY, SET (the SET wire type), and anything newer.
+        other => return Err(unsupported(column.name(), other)),
+    })
+}
+
+/// What sqlx-mysql 0.8.6 reads from a column definition but does not expose: the flags (SET) and the
+/// length (the M of BIT(M)). `MySqlTypeInfo` has no accessors for them, so they are read from its
+/// derived `Debug` (`MySqlTypeInfo { type: Bit, flags: ColumnFlags(UNSIGNED), max_size: Some(8) }`).
+/// A test pins that format, so an sqlx upgrade that changes it fails there; an unreadable definition
+/// has no flags and no length, which refuses every BIT (never a wrong boolean).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Definition {
+    flags: Vec<String>,
+    max_size: Option<u32>,
+}
+
+impl Definition {
+    fn of(info: &MySqlTypeInfo) -> Self {
+        Self::parse(&format!("{info:?}"))
+    }
+
+    fn parse(debug: &str) -> Self {
+        let inside = |prefix: &str| {
+            debug
+                .split_once(prefix)
+                .and_then(|(_, rest)| rest.split_once(')'))
+                .map(|(inner, _)| inner.to_owned())
+        };
+        Self {
+            flags: inside("flags: ColumnFlags(")
+                .map(|flags| flags.split(" | ").map(str::to_owned).collect())
+                .unwrap_or_default(),
+            max_size: inside("max_size: Some(").and_then(|size| size.parse().ok()),
+        }
+    }
+
+    fn has_flag(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+}
+
+/// Which of the `binary` columns (sqlx named them BINARY, VARBINARY or …BLOB) hold characters.
+///
+/// The server sets the BINARY flag for a binary string *and* for a character column in a `_bin`
+/// collation (MariaDB's JSON is LONGTEXT COLLATE utf8mb4_bin, so `SELECT j` looks like a LONGBLOB).
+/// Only the column's character set tells them apart (63 is `binary`), and sqlx-mysql 0.8.6 reads it
+/// from the column definition and drops it: type, flags and length are all it keeps, and they are
+/// identical for LONGTEXT COLLATE utf8mb4_bin and LONGBLOB, or VARCHAR(10) COLLATE utf8mb4_bin and
+/// VARBINARY(40). So the character set is looked up in `information_schema.COLUMNS` of the current
+/// database, by column name and type family: a column is text when every column of that name and
+/// family there has a character set.
+///
+/// Limit: a column whose name is not a column of the current database (an alias, an expression, a
+/// table in another database) keeps `blobValue`, as does a name whose columns disagree.
+async fn character_columns(
+    conn: &mut MySqlConnection,
+    columns: &[MySqlColumn],
+    binary: &[usize],
+) -> Result<Vec<usize>, ApiError> {
+    let placeholders = vec!["?"; binary.len()].join(", ");
+    let sql = format!(
+        "SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME IN ({placeholders})"
+    );
+    let mut query = sqlx::query(&sql);
+    for &i in binary {
+        query = query.bind(columns[i].name());
+    }
+    let found = query
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| statement_error(Engine::MySql, e))?;
+    // Unchecked: information_schema's own columns may be in a `_bin` collation (MySQL 8).
+    let found = found
+        .iter()
+        .map(|row| {
+            let name: String = row.try_get_unchecked(0)?;
+            let data_type: String = row.try_get_unchecked(1)?;
+            let charset: Option<String> = row.try_get_unchecked(2)?;
+            Ok((name, data_type.to_ascii_lowercase(), charset))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(|e| statement_error(Engine::MySql, e))?;
+    Ok(binary
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let column = &columns[i];
+            let family: &[&str] = match column.type_info().name() {
+                "BINARY" => &["char", "binary"],
+                "VARBINARY" => &["varchar", "varbinary"],
+                _ => &[
+                    "tinytext",
+                    "text",
+                    "mediumtext",
+                    "longtext",
+                    "tinyblob",
+                    "blob",
+                    "mediumblob",
+                    "longblob",
+                ],
+            };
+            let same: Vec<_> = found
+                .iter()
+                .filter(|(name, data_type, _)| {
+                    name.eq_ignore_ascii_case(column.name()) && family.contains(&data_type.as_str())
+                })
+                .collect();
+            !same.is_empty()
+                && same
+                    .iter()
+                    .all(|(_, _, charset)| charset.as_deref().is_some_and(|c| c != "binary"))
+        })
+        .collect())
+}
+
+/// A decoding failure, naming the column and its type.
+fn decode_error(row: &MySqlRow, i: usize, error: impl std::fmt::Display) -> ApiError {
+    let column = &row.columns()[i];
+    ApiError::new(
+        ErrorCode::InternalServerErrorException,
+        format!(
+            "cannot decode column {} ({}): {error}",
+            column.name(),
+            column.type_info().name()
+        ),
+    )
+}
+
 macro_rules! get {
     ($row:expr, $i:expr, $t:ty) => {
-        $row.try_get::<Option<$t>, _>($i).map_err(|e| {
-            ApiError::new(
-                ErrorCode::InternalServerErrorException,
-                format!("decoding column {}: {e}", $i),
-            )
-        })?
+        $row.try_get::<Option<$t>, _>($i)
+            .map_err(|e| decode_error($row, $i, e))?
     };
 }
 
-fn field(row: &MySqlRow, i: usize, options: ResultSetOptions) -> Result<Field, ApiError> {
-    let column = &row.columns()[i];
-    let name = column.type_info().name();
-    let value = match name {
-        "BOOLEAN" => get!(row, i, bool).map(Field::BooleanValue),
-        "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" | "YEAR" => {
-            get!(row, i, i64).map(|v| long_field(v, options))
-        }
-        "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED" => {
-            get!(row, i, u64).map(|v| long_field(v as i64, options))
-        }
+/// Column `i` as the text the server sent, `None` for NULL. Unchecked, because sqlx's `String`
+/// refuses a JSON column (MySQL 8) and a character column in a `_bin` collation; MySQL sends
+/// DECIMAL as text too, so its digits and scale pass through unparsed (no 28-digit limit).
+fn text(row: &MySqlRow, i: usize) -> Result<Option<&str>, ApiError> {
+    row.try_get_unchecked::<Option<&str>, _>(i)
+        .map_err(|e| decode_error(row, i, e))
+}
+
+/// TIME as `HH:MM:SS[.f]` (trailing fractional zeros trimmed), with a sign and more than 24 hours
+/// where MySQL's range (-838:59:59 to 838:59:59) goes beyond a time of day; chrono's `NaiveTime`
+/// would lose the sign.
+fn time_text(time: &MySqlTime) -> String {
+    let sign = if time.sign().is_negative() { "-" } else { "" };
+    let mut text = format!(
+        "{sign}{:02}:{:02}:{:02}",
+        time.hours(),
+        time.minutes(),
+        time.seconds()
+    );
+    if time.microseconds() > 0 {
+        let fraction = format!("{:06}", time.microseconds());
+        text.push('.');
+        text.push_str(fraction.trim_end_matches('0'));
+    }
+    text
+}
+
+fn field(
+    row: &MySqlRow,
+    i: usize,
+    kind: Kind,
+    options: ResultSetOptions,
+) -> Result<Field, ApiError> {
+    let value = match kind {
+        Kind::Boolean => get!(row, i, bool).map(Field::BooleanValue),
+        Kind::Bit1 => get!(row, i, u64).map(|v| Field::BooleanValue(v != 0)),
+        Kind::Signed => get!(row, i, i64).map(|v| long_field(v, options)),
         // Above i64::MAX a long cannot hold it: the exact digits go out as a string.
-        "BIGINT UNSIGNED" => get!(row, i, u64).map(|v| match i64::try_from(v) {
+        Kind::Unsigned => get!(row, i, u64).map(|v| match i64::try_from(v) {
             Ok(long) => long_field(long, options),
             Err(_) => Field::StringValue(v.to_string()),
         }),
-        "FLOAT" => get!(row, i, f32).map(|v| Field::DoubleValue(v.into())),
-        "DOUBLE" => get!(row, i, f64).map(Field::DoubleValue),
-        "DECIMAL" => get!(row, i, Decimal).map(|v| decimal_field(v.to_string(), options)),
-        "CHAR" | "VARCHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" | "SET"
-        | "JSON" => get!(row, i, String).map(Field::StringValue),
-        "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
-            get!(row, i, Vec<u8>).map(|v| Field::BlobValue(Blob(v)))
+        Kind::Float => get!(row, i, f32).map(|v| Field::DoubleValue(v.into())),
+        Kind::Double => get!(row, i, f64).map(Field::DoubleValue),
+        Kind::Decimal => text(row, i)?.map(|v| decimal_field(v.to_owned(), options)),
+        Kind::Text => text(row, i)?.map(|v| Field::StringValue(v.to_owned())),
+        Kind::Blob => get!(row, i, Vec<u8>).map(|v| Field::BlobValue(Blob(v))),
+        // %F is YYYY-MM-DD.
+        Kind::Date => {
+            get!(row, i, NaiveDate).map(|v| Field::StringValue(v.format("%F").to_string()))
         }
-        "BIT" => get!(row, i, u64).map(|v| Field::BooleanValue(v != 0)),
-        "DATE" => {
-            get!(row, i, NaiveDate).map(|v| Field::StringValue(v.format("%Y-%m-%d").to_string()))
+        Kind::Time => get!(row, i, MySqlTime).map(|v| Field::StringValue(time_text(&v))),
+        Kind::DateTime => {
+            get!(row, i, NaiveDateTime).map(|v| Field::StringValue(format_timestamp(v)))
         }
-        "TIME" => get!(row, i, NaiveTime).map(|v| Field::StringValue(format_time(v))),
-        "DATETIME" => get!(row, i, NaiveDateTime).map(|v| Field::StringValue(format_timestamp(v))),
-        "TIMESTAMP" => {
+        Kind::Timestamp => {
             get!(row, i, DateTime<Utc>).map(|v| Field::StringValue(format_timestamp(v.naive_utc())))
         }
-        "NULL" => None,
-        other => return Err(unsupported(column.name(), other)),
+        Kind::Null => None,
     };
     Ok(value.unwrap_or(Field::IsNull(true)))
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::mysql::MySqlTypeInfo;
+    use sqlx::mysql::types::{MySqlTime, MySqlTimeSign};
+    use sqlx::{MySql, Type};
+
+    use super::{Definition, time_text};
+
+    #[test]
+    fn time_keeps_the_sign_and_hours_beyond_a_day() {
+        let cases = [
+            (MySqlTimeSign::Positive, 10, 0, 0, 0, "10:00:00"),
+            (MySqlTimeSign::Positive, 10, 0, 0, 500_000, "10:00:00.5"),
+            (MySqlTimeSign::Positive, 838, 59, 59, 0, "838:59:59"),
+            (MySqlTimeSign::Negative, 1, 2, 3, 0, "-01:02:03"),
+            (MySqlTimeSign::Negative, 0, 0, 0, 68_123, "-00:00:00.068123"),
+        ];
+        for (sign, hours, minutes, seconds, micros, expected) in cases {
+            let time = MySqlTime::new(sign, hours, minutes, seconds, micros).expect(expected);
+            assert_eq!(time_text(&time), expected);
+        }
+    }
+
+    #[test]
+    fn definition_reads_flags_and_length_from_sqlx_debug_output() {
+        let cases = [
+            (
+                <bool as Type<MySql>>::type_info(),
+                &["UNSIGNED", "BINARY"][..],
+                Some(1),
+            ),
+            (MySqlTypeInfo::__enum(), &["ENUM"][..], None),
+            (<str as Type<MySql>>::type_info(), &["0x0"][..], None),
+        ];
+        for (info, flags, max_size) in cases {
+            let definition = Definition::of(&info);
+            assert_eq!(definition.flags, flags, "{info:?}");
+            assert_eq!(definition.max_size, max_size, "{info:?}");
+        }
+    }
+
+    #[test]
+    fn definition_of_unreadable_text_is_empty() {
+        assert_eq!(Definition::parse("Opaque"), Definition::default());
+        assert_eq!(
+            Definition::parse("X { flags: ColumnFlags(SET | BINARY), max_size: Some(x) }"),
+            Definition {
+                flags: vec!["SET".into(), "BINARY".into()],
+                max_size: None
+            }
+        );
+    }
 }

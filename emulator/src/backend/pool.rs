@@ -17,6 +17,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, MySqlConnection, PgConnection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::catalog::Cache;
 use super::{Engine, connect_error};
 use crate::protocol::error::{ApiError, ErrorCode};
 
@@ -113,6 +114,7 @@ struct Idle {
 struct Shared {
     options: Options,
     idle: Mutex<Vec<Idle>>,
+    catalog: Arc<Cache>,
 }
 
 /// The pool of one database.
@@ -128,6 +130,7 @@ impl Pool {
             shared: Arc::new(Shared {
                 options,
                 idle: Mutex::new(Vec::new()),
+                catalog: Arc::default(),
             }),
             permits: Arc::new(Semaphore::new(max_connections.max(1))),
         }
@@ -196,6 +199,11 @@ pub(super) struct Pooled {
 impl Pooled {
     pub(super) fn raw(&mut self) -> &mut Raw {
         self.raw.as_mut().expect("present until drop")
+    }
+
+    /// The column facts cached for this connection's database.
+    pub(super) fn catalog(&self) -> Arc<Cache> {
+        self.shared.catalog.clone()
     }
 
     /// The server-side connection id.
