@@ -5,6 +5,8 @@
 //!   the value is dropped (even when the test panics).
 //! - [`TestApp`]: the users API served in-process on `127.0.0.1:<ephemeral>`, wired the way `main`
 //!   wires it (`api::database::open`, `api::app`, `api::serve`), with typed HTTP helpers.
+//! - [`TestEmulator`]: the Data API emulator in-process in front of a [`TestDatabase`], and a
+//!   [`data_api::DataApi`] pointed at it through a real `aws-sdk-rdsdata` client.
 //!
 //! Server URLs come from `TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306`) and
 //! `TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`). A server that cannot be
@@ -392,6 +394,116 @@ mod tests {
             ),
         ] {
             assert_eq!(with_database(url, "x"), expected, "{url}");
+        }
+    }
+}
+
+/// The emulator's cluster ARN in tests.
+pub const CLUSTER_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:tests";
+/// The emulator's secret ARN in tests.
+pub const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:tests";
+
+/// The Data API emulator on an ephemeral loopback port, in front of a fresh database.
+#[derive(Debug)]
+pub struct TestEmulator {
+    /// The database behind it (MariaDB or PostgreSQL).
+    pub database: TestDatabase,
+    /// Its address.
+    pub addr: SocketAddr,
+    state: emulator::AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl TestEmulator {
+    /// Starts an emulator with AWS's limits in front of a new database on `backend`.
+    pub async fn spawn(backend: Backend) -> Result<Self> {
+        Self::spawn_with(backend, emulator::Limits::default()).await
+    }
+
+    /// As [`TestEmulator::spawn`], with `limits`.
+    pub async fn spawn_with(backend: Backend, limits: emulator::Limits) -> Result<Self> {
+        anyhow::ensure!(
+            backend != Backend::Sqlite,
+            "the Data API has no SQLite engine"
+        );
+        let database = TestDatabase::create(backend).await?;
+        let target = emulator::Target {
+            resource_arn: CLUSTER_ARN.into(),
+            secret_arn: SECRET_ARN.into(),
+            server: emulator::backend::Server::new(&database.url)?,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = emulator::AppState::new(vec![target], limits);
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(emulator::run(listener, state.clone(), async {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            database,
+            addr,
+            state,
+            shutdown: Some(tx),
+        })
+    }
+
+    /// The emulator's fault settings.
+    pub fn faults(&self) -> &emulator::faults::Faults {
+        self.state.faults()
+    }
+
+    /// The adapter's settings for this emulator and database, with `retry`.
+    pub fn config(&self, retry: data_api::RetryPolicy) -> data_api::Config {
+        let name = self
+            .database
+            .url
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        data_api::Config {
+            cluster_arn: CLUSTER_ARN.into(),
+            secret_arn: SECRET_ARN.into(),
+            database: name,
+            engine: match self.database.backend {
+                Backend::Postgres => data_api::Engine::Postgres,
+                _ => data_api::Engine::MySql,
+            },
+            retry,
+        }
+    }
+
+    /// The adapter pointed at this emulator, as `AWS_ENDPOINT_URL_RDS_DATA` would point it, with
+    /// short retry delays.
+    pub fn data_api(&self) -> data_api::DataApi {
+        self.data_api_with(data_api::RetryPolicy {
+            base_delay: std::time::Duration::from_millis(10),
+            ..data_api::RetryPolicy::default()
+        })
+    }
+
+    /// As [`TestEmulator::data_api`], with `retry`.
+    pub fn data_api_with(&self, retry: data_api::RetryPolicy) -> data_api::DataApi {
+        let shared = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::new(
+                        "AKIDTEST", "secret", None, None, "tests",
+                    ),
+                ),
+            )
+            .endpoint_url(format!("http://{}", self.addr))
+            .build();
+        data_api::DataApi::with_sdk_config(&shared, self.config(retry))
+    }
+}
+
+impl Drop for TestEmulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
         }
     }
 }

@@ -78,7 +78,10 @@ pub(super) async fn execute(
         |row, i| field(row, i, kinds[i], options),
     )?;
     for ((meta, kind), column) in output.columns.iter_mut().zip(&kinds).zip(&columns) {
-        if *kind == Kind::Text
+        if *kind == Kind::Json {
+            meta.type_name = "JSON".to_owned();
+            meta.type_code = jdbc_type("JSON");
+        } else if *kind == Kind::Text
             && matches!(
                 meta.type_name.as_str(),
                 "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB"
@@ -211,6 +214,9 @@ enum Kind {
     Decimal,
     /// CHAR, VARCHAR, TEXT, ENUM, JSON, and character columns in a `_bin` collation → `stringValue`.
     Text,
+    /// MariaDB's JSON (a LONGTEXT in a binary collation with a `json_valid` check) → `stringValue`,
+    /// reported as Aurora MySQL 8's `JSON` type.
+    Json,
     /// BINARY, VARBINARY, BLOBs → `blobValue`.
     Blob,
     /// DATE → `YYYY-MM-DD`.
@@ -233,8 +239,8 @@ async fn kinds(conn: &mut MySqlConnection, columns: &[MySqlColumn]) -> Result<Ve
         .filter(|&i| kinds[i] == Kind::Blob)
         .collect();
     if !binary.is_empty() {
-        for i in character_columns(conn, columns, &binary).await? {
-            kinds[i] = Kind::Text;
+        for (i, json) in character_columns(conn, columns, &binary).await? {
+            kinds[i] = if json { Kind::Json } else { Kind::Text };
         }
     }
     Ok(kinds)
@@ -334,11 +340,14 @@ async fn character_columns(
     conn: &mut MySqlConnection,
     columns: &[MySqlColumn],
     binary: &[usize],
-) -> Result<Vec<usize>, ApiError> {
+) -> Result<Vec<(usize, bool)>, ApiError> {
     let placeholders = vec!["?"; binary.len()].join(", ");
     let sql = format!(
-        "SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME FROM information_schema.COLUMNS \
-         WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME IN ({placeholders})"
+        "SELECT c.COLUMN_NAME, c.DATA_TYPE, c.CHARACTER_SET_NAME, EXISTS(SELECT 1 FROM \
+         information_schema.CHECK_CONSTRAINTS k WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA \
+         AND k.TABLE_NAME = c.TABLE_NAME AND k.CHECK_CLAUSE = CONCAT('json_valid(`', c.COLUMN_NAME, '`)')) \
+         FROM information_schema.COLUMNS c \
+         WHERE c.TABLE_SCHEMA = DATABASE() AND c.COLUMN_NAME IN ({placeholders})"
     );
     let mut query = sqlx::query(&sql);
     for &i in binary {
@@ -355,14 +364,15 @@ async fn character_columns(
             let name: String = row.try_get_unchecked(0)?;
             let data_type: String = row.try_get_unchecked(1)?;
             let charset: Option<String> = row.try_get_unchecked(2)?;
-            Ok((name, data_type.to_ascii_lowercase(), charset))
+            let json: i64 = row.try_get_unchecked(3)?;
+            Ok((name, data_type.to_ascii_lowercase(), charset, json != 0))
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()
         .map_err(|e| statement_error(Engine::MySql, e))?;
     Ok(binary
         .iter()
         .copied()
-        .filter(|&i| {
+        .filter_map(|i| {
             let column = &columns[i];
             let family: &[&str] = match column.type_info().name() {
                 "BINARY" => &["char", "binary"],
@@ -380,14 +390,15 @@ async fn character_columns(
             };
             let same: Vec<_> = found
                 .iter()
-                .filter(|(name, data_type, _)| {
+                .filter(|(name, data_type, _, _)| {
                     name.eq_ignore_ascii_case(column.name()) && family.contains(&data_type.as_str())
                 })
                 .collect();
-            !same.is_empty()
+            let text = !same.is_empty()
                 && same
                     .iter()
-                    .all(|(_, _, charset)| charset.as_deref().is_some_and(|c| c != "binary"))
+                    .all(|(_, _, charset, _)| charset.as_deref().is_some_and(|c| c != "binary"));
+            text.then(|| (i, same.iter().all(|(_, _, _, json)| *json)))
         })
         .collect())
 }
@@ -457,7 +468,7 @@ fn field(
         Kind::Float => get!(row, i, f32).map(|v| Field::DoubleValue(v.into())),
         Kind::Double => get!(row, i, f64).map(Field::DoubleValue),
         Kind::Decimal => text(row, i)?.map(|v| decimal_field(v.to_owned(), options)),
-        Kind::Text => text(row, i)?.map(|v| Field::StringValue(v.to_owned())),
+        Kind::Text | Kind::Json => text(row, i)?.map(|v| Field::StringValue(v.to_owned())),
         Kind::Blob => get!(row, i, Vec<u8>).map(|v| Field::BlobValue(Blob(v))),
         // %F is YYYY-MM-DD.
         Kind::Date => {

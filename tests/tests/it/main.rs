@@ -1,6 +1,8 @@
-//! Workspace integration tests: every scenario runs on SQLite, MariaDB and PostgreSQL.
+//! Workspace integration tests: every scenario runs on SQLite, MariaDB and PostgreSQL (the Data API
+//! adapter's on MariaDB and PostgreSQL, through the emulator).
 
 mod api;
+mod data_api;
 mod migrations;
 
 /// Instantiates each `async fn scenario(Backend)` once per backend, as `<backend>::<scenario>`.

@@ -1,0 +1,295 @@
+//! The crate's errors, and how they reach SeaORM callers as `DbErr`.
+//!
+//! A Data API error keeps its AWS exception name, message and — for SQL errors — the SQLState and MySQL
+//! error number parsed from the message (`…; SQLState: 23505`, `…; Error code: 1062; SQLState: 23000`).
+//! Inside a `DbErr` it travels as a sqlx `DatabaseError` ([`DataApiDatabaseError`]), so
+//! `DbErr::Exec(RuntimeErr::SqlxError(sqlx::Error::Database(_)))` carries it; [`sql_err`] classifies it
+//! (SeaORM's own `DbErr::sql_err` only knows sqlx's native driver errors).
+
+use std::borrow::Cow;
+
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+
+use crate::sql::TranslateError;
+use crate::values::ValueError;
+
+/// Errors of the Data API adapter.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting is missing or invalid.
+    #[error("{variable}: {reason}")]
+    Config {
+        /// The environment variable or field.
+        variable: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The SQL's placeholders do not fit its values.
+    #[error(transparent)]
+    Translate(#[from] TranslateError),
+    /// A value cannot be sent or a field cannot be read.
+    #[error(transparent)]
+    Value(#[from] ValueError),
+    /// The Data API answered with an error.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The call did not get an answer (connection, timeout): its outcome is unknown.
+    #[error("{operation}: no answer from the Data API ({message}); the outcome is unknown")]
+    Transport {
+        /// The operation.
+        operation: &'static str,
+        /// What the client reported.
+        message: String,
+    },
+    /// A result exceeded the Data API's 1 MiB response limit.
+    #[error(
+        "{operation}: the result exceeds the Data API's 1 MiB response limit ({message}); select fewer \
+         columns or page with keyset pagination (`data_api::keyset`, or `LIMIT` with \
+         `WHERE key > last`)"
+    )]
+    ResponseTooLarge {
+        /// The operation.
+        operation: &'static str,
+        /// AWS's message.
+        message: String,
+    },
+    /// `CommitTransaction` failed or its outcome is unknown.
+    #[error("commit of transaction {transaction_id} failed: {source}")]
+    Commit {
+        /// The transaction.
+        transaction_id: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A statement of a transaction failed in a way SeaORM could not report (a savepoint, a rollback
+    /// of a dropped nested transaction); the transaction is rolled back.
+    #[error("transaction {transaction_id} is unusable: {reason}")]
+    TransactionPoisoned {
+        /// The transaction.
+        transaction_id: String,
+        /// The first failure.
+        reason: String,
+    },
+}
+
+/// An error answer of the Data API.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation}: {code}: {message}")]
+pub struct ApiError {
+    /// The operation that failed (`ExecuteStatement`, …).
+    pub operation: &'static str,
+    /// AWS's exception name (`DatabaseErrorException`, …).
+    pub code: String,
+    /// AWS's message (empty for the 5xx shapes, which carry none).
+    pub message: String,
+    /// The SQLState at the end of a SQL error's message.
+    pub sql_state: Option<String>,
+    /// MySQL's error number (`Error code: N`).
+    pub vendor_code: Option<u32>,
+    /// `dbConnectionId` of a `StatementTimeoutException`.
+    pub db_connection_id: Option<i64>,
+}
+
+impl ApiError {
+    /// An error from its operation, code and message, with SQLState and vendor code parsed out.
+    pub fn new(
+        operation: &'static str,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        let message = message.into();
+        let sql_state = message
+            .rsplit_once("SQLState: ")
+            .map(|(_, state)| state.trim().chars().take(5).collect::<String>())
+            .filter(|state| state.len() == 5);
+        let vendor_code = message
+            .rsplit_once("Error code: ")
+            .and_then(|(_, rest)| rest.split(';').next())
+            .and_then(|n| n.trim().parse().ok());
+        Self {
+            operation,
+            code: code.into(),
+            message,
+            sql_state,
+            vendor_code,
+            db_connection_id: None,
+        }
+    }
+
+    /// Whether this is the given exception.
+    pub fn is(&self, code: &str) -> bool {
+        self.code == code
+    }
+
+    /// The constraint class of a SQL error, from the SQLState and MySQL error number.
+    pub fn kind(&self) -> sqlx::error::ErrorKind {
+        use sqlx::error::ErrorKind;
+        match (self.sql_state.as_deref(), self.vendor_code) {
+            (_, Some(1022 | 1062 | 1169 | 1586)) | (Some("23505"), _) => ErrorKind::UniqueViolation,
+            (_, Some(1216 | 1217 | 1451 | 1452 | 1557 | 1761 | 1762)) | (Some("23503"), _) => {
+                ErrorKind::ForeignKeyViolation
+            }
+            (_, Some(1048)) | (Some("23502"), _) => ErrorKind::NotNullViolation,
+            (_, Some(3819)) | (Some("23514"), _) => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+/// A Data API SQL error as a sqlx `DatabaseError`, so it can travel inside `DbErr`.
+#[derive(Debug)]
+pub struct DataApiDatabaseError(pub ApiError);
+
+impl std::fmt::Display for DataApiDatabaseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for DataApiDatabaseError {}
+
+impl sqlx::error::DatabaseError for DataApiDatabaseError {
+    fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        self.0.sql_state.as_deref().map(Cow::Borrowed)
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        self.0.kind()
+    }
+}
+
+impl Error {
+    /// As a `DbErr` of a query (`query`) or an execution.
+    pub fn into_db_err(self, query: bool) -> DbErr {
+        let runtime = match self {
+            Error::Api(api) if api.code == "DatabaseErrorException" => {
+                RuntimeErr::SqlxError(sqlx::Error::Database(Box::new(DataApiDatabaseError(api))))
+            }
+            other => RuntimeErr::Internal(other.to_string()),
+        };
+        if query {
+            DbErr::Query(runtime)
+        } else {
+            DbErr::Exec(runtime)
+        }
+    }
+}
+
+/// The Data API error inside `err`, if it carries one.
+pub fn api_error(err: &DbErr) -> Option<&ApiError> {
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx::Error::Database(e)))
+        | DbErr::Query(RuntimeErr::SqlxError(sqlx::Error::Database(e))) => {
+            e.try_downcast_ref::<DataApiDatabaseError>().map(|e| &e.0)
+        }
+        _ => None,
+    }
+}
+
+/// `DbErr::sql_err` that also understands errors from the Data API: unique and foreign-key
+/// violations can be told apart whichever connection produced them.
+pub fn sql_err(err: &DbErr) -> Option<SqlErr> {
+    match api_error(err) {
+        Some(api) => match api.kind() {
+            sqlx::error::ErrorKind::UniqueViolation => {
+                Some(SqlErr::UniqueConstraintViolation(api.message.clone()))
+            }
+            sqlx::error::ErrorKind::ForeignKeyViolation => {
+                Some(SqlErr::ForeignKeyConstraintViolation(api.message.clone()))
+            }
+            _ => None,
+        },
+        None => err.sql_err(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_state_and_vendor_code_are_parsed_and_classified() {
+        let cases = [
+            (
+                "ERROR: duplicate key value violates unique constraint \"users_pkey\"\n  Detail: Key (id)=(1) already exists.; SQLState: 23505",
+                Some("23505"),
+                None,
+                sqlx::error::ErrorKind::UniqueViolation,
+            ),
+            (
+                "Duplicate entry '1' for key 'PRIMARY'; Error code: 1062; SQLState: 23000",
+                Some("23000"),
+                Some(1062),
+                sqlx::error::ErrorKind::UniqueViolation,
+            ),
+            (
+                "Cannot add or update a child row: a foreign key constraint fails; Error code: 1452; SQLState: 23000",
+                Some("23000"),
+                Some(1452),
+                sqlx::error::ErrorKind::ForeignKeyViolation,
+            ),
+            (
+                "ERROR: insert or update on table \"b\" violates foreign key constraint; SQLState: 23503",
+                Some("23503"),
+                None,
+                sqlx::error::ErrorKind::ForeignKeyViolation,
+            ),
+            (
+                "Transaction may be expired",
+                None,
+                None,
+                sqlx::error::ErrorKind::Other,
+            ),
+        ];
+        for (message, state, vendor, kind) in cases {
+            let error = ApiError::new("ExecuteStatement", "DatabaseErrorException", message);
+            assert_eq!(error.sql_state.as_deref(), state, "{message}");
+            assert_eq!(error.vendor_code, vendor, "{message}");
+            assert_eq!(error.kind(), kind, "{message}");
+        }
+    }
+
+    #[test]
+    fn sql_errors_travel_inside_db_err_and_are_classified() {
+        let err = Error::Api(ApiError::new(
+            "ExecuteStatement",
+            "DatabaseErrorException",
+            "Duplicate entry '1' for key 'PRIMARY'; Error code: 1062; SQLState: 23000",
+        ))
+        .into_db_err(false);
+        assert!(matches!(
+            sql_err(&err),
+            Some(SqlErr::UniqueConstraintViolation(_))
+        ));
+        assert_eq!(
+            api_error(&err).map(|e| e.code.as_str()),
+            Some("DatabaseErrorException")
+        );
+        let other = Error::Api(ApiError::new(
+            "ExecuteStatement",
+            "StatementTimeoutException",
+            "slow",
+        ))
+        .into_db_err(true);
+        assert!(
+            matches!(other, DbErr::Query(RuntimeErr::Internal(ref m)) if m.contains("StatementTimeoutException"))
+        );
+    }
+}

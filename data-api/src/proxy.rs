@@ -1,0 +1,300 @@
+//! SeaORM's `ProxyDatabaseTrait` over the Data API: statements in, rows and counts out.
+//!
+//! Two flavours share the code: the shared proxy (no transaction id; behind [`DataApi::connection`])
+//! and a transaction's proxy (its id on every statement; behind [`DataApi::transaction`] and
+//! [`DataApi::begin`]). SeaORM's proxy interface carries no session, so the transaction a statement
+//! belongs to is decided by *which connection* ran it, never by timing.
+//!
+//! [`DataApi::connection`]: crate::DataApi::connection
+//! [`DataApi::transaction`]: crate::DataApi::transaction
+//! [`DataApi::begin`]: crate::DataApi::begin
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_sdk_rdsdata::operation::execute_statement::ExecuteStatementOutput;
+use sea_orm::sea_query::Value;
+use sea_orm::{DbErr, ProxyDatabaseTrait, ProxyExecResult, ProxyRow, Statement};
+
+use crate::client::{Client, Idempotency, read_only};
+use crate::error::Error;
+use crate::sql::{name, translate};
+use crate::values::{parameter, value};
+
+/// The state of one Data API transaction, shared by its connection and its handle.
+#[derive(Debug)]
+pub(crate) struct Transaction {
+    pub(crate) id: String,
+    /// Held while a statement runs: v2 refuses a second concurrent statement in a transaction.
+    lock: tokio::sync::Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Open SeaORM-level nested transactions (savepoints `sp1` … `spN`).
+    depth: usize,
+    /// Savepoint rollbacks of nested transactions dropped without commit or rollback, run before
+    /// the next statement (SeaORM's `start_rollback` cannot wait).
+    pending: Vec<String>,
+    /// The first failure SeaORM could not report (a savepoint that failed); every later statement
+    /// and the commit fail with it.
+    poisoned: Option<String>,
+}
+
+impl Transaction {
+    pub(crate) fn new(id: String) -> Arc<Self> {
+        Arc::new(Self {
+            id,
+            lock: tokio::sync::Mutex::new(State::default()),
+        })
+    }
+
+    /// Runs the queued savepoint rollbacks and reports a poisoned transaction.
+    async fn ready(&self, client: &Client, state: &mut State) -> Result<(), Error> {
+        while !state.pending.is_empty() {
+            let sql = state.pending.remove(0);
+            if let Err(error) = client
+                .execute(&sql, Vec::new(), Some(&self.id), Idempotency::Unsafe)
+                .await
+            {
+                state.poisoned.get_or_insert(format!("{sql}: {error}"));
+            }
+        }
+        match &state.poisoned {
+            Some(reason) => Err(Error::TransactionPoisoned {
+                transaction_id: self.id.clone(),
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks the transaction can commit: queued work done, nothing poisoned, no nested level open.
+    pub(crate) async fn finish(&self, client: &Client) -> Result<(), Error> {
+        let mut state = self.lock.lock().await;
+        self.ready(client, &mut state).await
+    }
+
+    async fn savepoint(&self, client: &Client, sql: impl FnOnce(&mut State) -> Option<String>) {
+        let mut state = self.lock.lock().await;
+        if self.ready(client, &mut state).await.is_err() {
+            return;
+        }
+        let Some(sql) = sql(&mut state) else {
+            return;
+        };
+        if let Err(error) = client
+            .execute(&sql, Vec::new(), Some(&self.id), Idempotency::Unsafe)
+            .await
+        {
+            tracing::error!(transaction = %self.id, %error, sql, "savepoint statement failed; the transaction will be rolled back");
+            state.poisoned.get_or_insert(format!("{sql}: {error}"));
+        }
+    }
+}
+
+/// The proxy SeaORM calls.
+#[derive(Debug, Clone)]
+pub(crate) struct Proxy {
+    client: Client,
+    transaction: Option<Arc<Transaction>>,
+    /// Shared proxy only: SeaORM transactions begun on it (which it cannot honour; see `begin`).
+    misused: Arc<AtomicUsize>,
+}
+
+impl Proxy {
+    pub(crate) fn shared(client: Client) -> Self {
+        Self {
+            client,
+            transaction: None,
+            misused: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    pub(crate) fn in_transaction(client: Client, transaction: Arc<Transaction>) -> Self {
+        Self {
+            client,
+            transaction: Some(transaction),
+            misused: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Translates, sends and returns the raw output of one statement.
+    async fn run(&self, statement: &Statement) -> Result<ExecuteStatementOutput, Error> {
+        if self.misused.load(Ordering::SeqCst) > 0 {
+            return Err(Error::Config {
+                variable: "transaction",
+                reason: "a SeaORM transaction was begun on the shared Data API connection, which \
+                         cannot carry a transaction id: use DataApi::transaction or DataApi::begin"
+                    .into(),
+            });
+        }
+        let engine = self.client.config.engine;
+        let values = statement.values.as_ref().map_or(&[][..], |v| &v.0[..]);
+        let outgoing = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| parameter(&name(i), v, engine))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cast = |i: usize| outgoing[i].cast.clone();
+        let sql = translate(&statement.sql, engine.dialect(), values.len(), &cast)?.sql;
+        let parameters = outgoing.into_iter().map(|o| o.parameter).collect();
+        match &self.transaction {
+            None => {
+                let idempotency = if read_only(&sql) {
+                    Idempotency::Safe
+                } else {
+                    Idempotency::Unsafe
+                };
+                self.client
+                    .execute(&sql, parameters, None, idempotency)
+                    .await
+            }
+            Some(transaction) => {
+                let mut state = transaction.lock.lock().await;
+                transaction.ready(&self.client, &mut state).await?;
+                self.client
+                    .execute(&sql, parameters, Some(&transaction.id), Idempotency::Unsafe)
+                    .await
+            }
+        }
+    }
+}
+
+/// The rows of a result, keyed by column name for SeaORM's by-name reads, plus hidden keys that keep
+/// the select order for by-index reads (tuples): SeaORM's `ProxyRow` is a `BTreeMap`, whose index
+/// order is alphabetical, so column `i` is also stored under `"\u{0}{i:05}"`, which sorts before any
+/// column name. (`into_json` on a proxy row therefore shows those keys too.)
+fn rows(output: &ExecuteStatementOutput, engine: crate::Engine) -> Result<Vec<ProxyRow>, Error> {
+    let columns = output.column_metadata();
+    output
+        .records()
+        .iter()
+        .map(|record| {
+            let mut map = BTreeMap::new();
+            for (i, (field, column)) in record.iter().zip(columns).enumerate() {
+                let value: Value = value(field, column, engine)?;
+                map.insert(format!("\u{0}{i:05}"), value.clone());
+                map.insert(column.name().unwrap_or_default().to_owned(), value);
+            }
+            Ok(ProxyRow::new(map))
+        })
+        .collect()
+}
+
+fn exec_result(output: &ExecuteStatementOutput) -> ProxyExecResult {
+    // `INSERT … RETURNING` reaches `execute` too; the Data API reports 0 updated rows for it.
+    let updated = u64::try_from(output.number_of_records_updated()).unwrap_or(0);
+    let returned = u64::try_from(output.records().len()).unwrap_or(u64::MAX);
+    let last_insert_id = match output.generated_fields().first() {
+        Some(aws_sdk_rdsdata::types::Field::LongValue(id)) => u64::try_from(*id).unwrap_or(0),
+        _ => 0,
+    };
+    ProxyExecResult {
+        last_insert_id,
+        rows_affected: updated.max(returned),
+    }
+}
+
+#[async_trait::async_trait]
+impl ProxyDatabaseTrait for Proxy {
+    async fn query(&self, statement: Statement) -> Result<Vec<ProxyRow>, DbErr> {
+        let output = self
+            .run(&statement)
+            .await
+            .map_err(|e| e.into_db_err(true))?;
+        rows(&output, self.client.config.engine).map_err(|e| e.into_db_err(true))
+    }
+
+    async fn execute(&self, statement: Statement) -> Result<ProxyExecResult, DbErr> {
+        let output = self
+            .run(&statement)
+            .await
+            .map_err(|e| e.into_db_err(false))?;
+        Ok(exec_result(&output))
+    }
+
+    /// On a transaction's connection: a nested transaction, as `SAVEPOINT spN`. On the shared
+    /// connection SeaORM's transaction cannot be honoured (its statements would carry no id), and
+    /// this method cannot fail: every statement on the shared connection fails until it ends.
+    async fn begin(&self) {
+        match &self.transaction {
+            Some(transaction) => {
+                transaction
+                    .savepoint(&self.client, |state| {
+                        state.depth += 1;
+                        Some(format!("SAVEPOINT sp{}", state.depth))
+                    })
+                    .await;
+            }
+            None => {
+                tracing::error!(
+                    "a SeaORM transaction was begun on the shared Data API connection; use \
+                     DataApi::transaction or DataApi::begin"
+                );
+                self.misused.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    async fn commit(&self) {
+        match &self.transaction {
+            Some(transaction) => {
+                transaction
+                    .savepoint(&self.client, |state| {
+                        let depth = state.depth;
+                        state.depth = depth.checked_sub(1)?;
+                        Some(format!("RELEASE SAVEPOINT sp{depth}"))
+                    })
+                    .await;
+            }
+            None => self.end_misuse(),
+        }
+    }
+
+    async fn rollback(&self) {
+        match &self.transaction {
+            Some(transaction) => {
+                transaction
+                    .savepoint(&self.client, |state| {
+                        let depth = state.depth;
+                        state.depth = depth.checked_sub(1)?;
+                        Some(format!("ROLLBACK TO SAVEPOINT sp{depth}"))
+                    })
+                    .await;
+            }
+            None => self.end_misuse(),
+        }
+    }
+
+    /// A nested transaction dropped without commit or rollback: its savepoint rollback is queued
+    /// and runs before the transaction's next statement.
+    fn start_rollback(&self) {
+        match &self.transaction {
+            Some(transaction) => match transaction.lock.try_lock() {
+                Ok(mut state) => {
+                    if let Some(depth) = state.depth.checked_sub(1) {
+                        let sql = format!("ROLLBACK TO SAVEPOINT sp{}", state.depth);
+                        state.depth = depth;
+                        state.pending.push(sql);
+                    }
+                }
+                Err(_) => {
+                    // A statement is running (another task holds the connection): poison instead
+                    // of guessing, so the commit fails rather than keeping half a unit of work.
+                    tracing::error!(transaction = %transaction.id, "a nested transaction was dropped while a statement ran");
+                }
+            },
+            None => self.end_misuse(),
+        }
+    }
+}
+
+impl Proxy {
+    fn end_misuse(&self) {
+        let _ = self
+            .misused
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    }
+}

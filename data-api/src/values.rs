@@ -1,0 +1,646 @@
+//! `sea_query::Value` ⇄ Data API fields.
+//!
+//! **Out** ([`parameter`]): every value becomes a typed `SqlParameter`, so PostgreSQL never sees a
+//! uuid, timestamp, numeric or jsonb as text: booleans, integers and floats use their own members;
+//! `DECIMAL`, `DATE`, `TIME`, `TIMESTAMP`, `JSON` and `UUID` use the matching `typeHint`. Where a hint
+//! cannot carry the value the placeholder gets a cast instead ([`Outgoing::cast`]): timestamps and
+//! times with sub-millisecond digits (hints take at most three), `u64` above `i64::MAX` (sent as an
+//! exact decimal), and PostgreSQL arrays (the Data API takes no array parameters: they travel as an
+//! array literal cast to the array type). Date-times with a time zone are sent in UTC.
+//!
+//! **In** ([`value`]): each field becomes the variant its column's `typeName` calls for (table in the
+//! crate docs), because SeaORM's proxy turns a variant mismatch into a silent `None`.
+
+use aws_sdk_rdsdata::primitives::Blob;
+use aws_sdk_rdsdata::types::{ArrayValue, ColumnMetadata, Field, SqlParameter, TypeHint};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+use sea_orm::sea_query::{ArrayType, Value};
+
+use crate::Engine;
+
+/// Why a value cannot cross.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    /// A value the Data API cannot carry.
+    #[error("cannot send {0}")]
+    Unsendable(String),
+    /// A field that does not fit its column's type.
+    #[error("column {column}: cannot read {field} as {type_name}")]
+    Undecodable {
+        /// Column name.
+        column: String,
+        /// Column type as reported.
+        type_name: String,
+        /// The field, abbreviated.
+        field: String,
+    },
+}
+
+/// A parameter ready to send, and the cast its placeholder needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing {
+    pub(crate) parameter: SqlParameter,
+    /// SQL type to `CAST(:p AS …)` the placeholder to.
+    pub(crate) cast: Option<String>,
+}
+
+fn string(name: &str, text: String, hint: Option<TypeHint>) -> SqlParameter {
+    SqlParameter::builder()
+        .name(name)
+        .value(Field::StringValue(text))
+        .set_type_hint(hint)
+        .build()
+}
+
+fn field(name: &str, value: Field) -> SqlParameter {
+    SqlParameter::builder().name(name).value(value).build()
+}
+
+fn null(name: &str) -> SqlParameter {
+    field(name, Field::IsNull(true))
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.fff]`, or `None` when the time has digits below the millisecond.
+fn timestamp_text(value: NaiveDateTime) -> (String, bool) {
+    let (time, exact) = time_text(value.time());
+    (format!("{} {time}", value.date().format("%Y-%m-%d")), exact)
+}
+
+/// `HH:MM:SS[.fff]` and whether that is exact; else `HH:MM:SS.ffffff` (microseconds).
+fn time_text(value: NaiveTime) -> (String, bool) {
+    let nanos = value.nanosecond() % 1_000_000_000;
+    if nanos.is_multiple_of(1_000_000) {
+        let text = if nanos == 0 {
+            value.format("%H:%M:%S").to_string()
+        } else {
+            value.format("%H:%M:%S%.3f").to_string()
+        };
+        (text, true)
+    } else {
+        (value.format("%H:%M:%S%.6f").to_string(), false)
+    }
+}
+
+fn temporal(
+    name: &str,
+    engine: Engine,
+    (text, exact): (String, bool),
+    hint: TypeHint,
+    mysql_cast: &str,
+    postgres_cast: &str,
+) -> Outgoing {
+    if exact {
+        Outgoing {
+            parameter: string(name, text, Some(hint)),
+            cast: None,
+        }
+    } else {
+        Outgoing {
+            parameter: string(name, text, None),
+            cast: Some(
+                match engine {
+                    Engine::MySql => mysql_cast,
+                    Engine::Postgres => postgres_cast,
+                }
+                .to_owned(),
+            ),
+        }
+    }
+}
+
+fn plain(parameter: SqlParameter) -> Outgoing {
+    Outgoing {
+        parameter,
+        cast: None,
+    }
+}
+
+/// The parameter `name` for `value`.
+pub(crate) fn parameter(name: &str, value: &Value, engine: Engine) -> Result<Outgoing, ValueError> {
+    let long = |v: i64| plain(field(name, Field::LongValue(v)));
+    Ok(match value {
+        Value::Bool(Some(v)) => plain(field(name, Field::BooleanValue(*v))),
+        Value::TinyInt(Some(v)) => long((*v).into()),
+        Value::SmallInt(Some(v)) => long((*v).into()),
+        Value::Int(Some(v)) => long((*v).into()),
+        Value::BigInt(Some(v)) => long(*v),
+        Value::TinyUnsigned(Some(v)) => long((*v).into()),
+        Value::SmallUnsigned(Some(v)) => long((*v).into()),
+        Value::Unsigned(Some(v)) => long((*v).into()),
+        Value::BigUnsigned(Some(v)) => match i64::try_from(*v) {
+            Ok(v) => long(v),
+            // Beyond longValue: an exact decimal the engine converts on assignment.
+            Err(_) => plain(string(name, v.to_string(), Some(TypeHint::Decimal))),
+        },
+        Value::Float(Some(v)) => double(name, f64::from(*v))?,
+        Value::Double(Some(v)) => double(name, *v)?,
+        Value::String(Some(v)) => plain(string(name, v.as_ref().clone(), None)),
+        Value::Char(Some(v)) => plain(string(name, v.to_string(), None)),
+        Value::Bytes(Some(v)) => {
+            plain(field(name, Field::BlobValue(Blob::new(v.as_ref().clone()))))
+        }
+        Value::Json(Some(v)) => plain(string(name, v.to_string(), Some(TypeHint::Json))),
+        Value::ChronoDate(Some(v)) => plain(string(
+            name,
+            v.format("%Y-%m-%d").to_string(),
+            Some(TypeHint::Date),
+        )),
+        Value::ChronoTime(Some(v)) => temporal(
+            name,
+            engine,
+            time_text(**v),
+            TypeHint::Time,
+            "TIME(6)",
+            "time",
+        ),
+        Value::ChronoDateTime(Some(v)) => temporal(
+            name,
+            engine,
+            timestamp_text(**v),
+            TypeHint::Timestamp,
+            "DATETIME(6)",
+            "timestamp",
+        ),
+        Value::ChronoDateTimeUtc(Some(v)) => utc(name, engine, v.naive_utc()),
+        Value::ChronoDateTimeLocal(Some(v)) => utc(name, engine, v.naive_utc()),
+        Value::ChronoDateTimeWithTimeZone(Some(v)) => utc(name, engine, v.naive_utc()),
+        Value::Uuid(Some(v)) => plain(string(
+            name,
+            v.hyphenated().to_string(),
+            // MySQL has no uuid type: the text goes to a CHAR(36) column as it is.
+            (engine == Engine::Postgres).then_some(TypeHint::Uuid),
+        )),
+        Value::Decimal(Some(v)) => plain(string(name, v.to_string(), Some(TypeHint::Decimal))),
+        Value::Array(kind, values) => array(name, engine, kind, values.as_deref())?,
+        // NULL of any other type: untyped, so the engine infers it from context.
+        other if is_null(other) => plain(null(name)),
+        other => {
+            return Err(ValueError::Unsendable(format!("{other:?}")));
+        }
+    })
+}
+
+fn is_null(value: &Value) -> bool {
+    matches!(
+        value,
+        Value::Bool(None)
+            | Value::TinyInt(None)
+            | Value::SmallInt(None)
+            | Value::Int(None)
+            | Value::BigInt(None)
+            | Value::TinyUnsigned(None)
+            | Value::SmallUnsigned(None)
+            | Value::Unsigned(None)
+            | Value::BigUnsigned(None)
+            | Value::Float(None)
+            | Value::Double(None)
+            | Value::String(None)
+            | Value::Char(None)
+            | Value::Bytes(None)
+            | Value::Json(None)
+            | Value::ChronoDate(None)
+            | Value::ChronoTime(None)
+            | Value::ChronoDateTime(None)
+            | Value::ChronoDateTimeUtc(None)
+            | Value::ChronoDateTimeLocal(None)
+            | Value::ChronoDateTimeWithTimeZone(None)
+            | Value::Uuid(None)
+            | Value::Decimal(None)
+    )
+}
+
+fn double(name: &str, v: f64) -> Result<Outgoing, ValueError> {
+    if !v.is_finite() {
+        return Err(ValueError::Unsendable(format!(
+            "the non-finite number {v} (the Data API's doubleValue is JSON)"
+        )));
+    }
+    Ok(plain(field(name, Field::DoubleValue(v))))
+}
+
+fn utc(name: &str, engine: Engine, v: NaiveDateTime) -> Outgoing {
+    temporal(
+        name,
+        engine,
+        timestamp_text(v),
+        TypeHint::Timestamp,
+        "DATETIME(6)",
+        "timestamp",
+    )
+}
+
+/// PostgreSQL arrays travel as an array literal cast to the array type.
+fn array(
+    name: &str,
+    engine: Engine,
+    kind: &ArrayType,
+    values: Option<&Vec<Value>>,
+) -> Result<Outgoing, ValueError> {
+    if engine == Engine::MySql {
+        return Err(ValueError::Unsendable("an array to MySQL".into()));
+    }
+    let element = pg_array_element(kind)?;
+    let cast = Some(format!("{element}[]"));
+    let Some(values) = values else {
+        return Ok(Outgoing {
+            parameter: null(name),
+            cast,
+        });
+    };
+    let mut literal = String::from("{");
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            literal.push(',');
+        }
+        match element_text(value)? {
+            None => literal.push_str("NULL"),
+            Some(text) => {
+                literal.push('"');
+                for c in text.chars() {
+                    if c == '"' || c == '\\' {
+                        literal.push('\\');
+                    }
+                    literal.push(c);
+                }
+                literal.push('"');
+            }
+        }
+    }
+    literal.push('}');
+    Ok(Outgoing {
+        parameter: string(name, literal, None),
+        cast,
+    })
+}
+
+fn pg_array_element(kind: &ArrayType) -> Result<&'static str, ValueError> {
+    Ok(match kind {
+        ArrayType::Bool => "bool",
+        ArrayType::TinyInt | ArrayType::SmallInt | ArrayType::TinyUnsigned => "int2",
+        ArrayType::Int | ArrayType::SmallUnsigned => "int4",
+        ArrayType::BigInt | ArrayType::Unsigned => "int8",
+        ArrayType::BigUnsigned | ArrayType::Decimal => "numeric",
+        ArrayType::Float => "float4",
+        ArrayType::Double => "float8",
+        ArrayType::String | ArrayType::Char => "text",
+        ArrayType::Bytes => "bytea",
+        ArrayType::Json => "jsonb",
+        ArrayType::ChronoDate => "date",
+        ArrayType::ChronoTime => "time",
+        ArrayType::ChronoDateTime => "timestamp",
+        ArrayType::ChronoDateTimeUtc
+        | ArrayType::ChronoDateTimeLocal
+        | ArrayType::ChronoDateTimeWithTimeZone => "timestamptz",
+        ArrayType::Uuid => "uuid",
+        #[allow(
+            unreachable_patterns,
+            reason = "variants behind features we do not enable"
+        )]
+        other => return Err(ValueError::Unsendable(format!("an array of {other:?}"))),
+    })
+}
+
+/// An array element as PostgreSQL array-literal text (`None` for NULL).
+fn element_text(value: &Value) -> Result<Option<String>, ValueError> {
+    Ok(match value {
+        Value::Bool(v) => v.map(|v| v.to_string()),
+        Value::TinyInt(v) => v.map(|v| v.to_string()),
+        Value::SmallInt(v) => v.map(|v| v.to_string()),
+        Value::Int(v) => v.map(|v| v.to_string()),
+        Value::BigInt(v) => v.map(|v| v.to_string()),
+        Value::TinyUnsigned(v) => v.map(|v| v.to_string()),
+        Value::SmallUnsigned(v) => v.map(|v| v.to_string()),
+        Value::Unsigned(v) => v.map(|v| v.to_string()),
+        Value::BigUnsigned(v) => v.map(|v| v.to_string()),
+        Value::Float(v) => v.map(|v| v.to_string()),
+        Value::Double(v) => v.map(|v| v.to_string()),
+        Value::String(v) => v.as_deref().cloned(),
+        Value::Char(v) => v.map(|v| v.to_string()),
+        Value::Bytes(v) => v.as_deref().map(|b| {
+            let hex: String = b.iter().map(|byte| format!("{byte:02x}")).collect();
+            format!("\\x{hex}")
+        }),
+        Value::Json(v) => v.as_deref().map(ToString::to_string),
+        Value::ChronoDate(v) => v.as_deref().map(|d| d.format("%Y-%m-%d").to_string()),
+        Value::ChronoTime(v) => v.as_deref().map(|t| t.format("%H:%M:%S%.f").to_string()),
+        Value::ChronoDateTime(v) => v
+            .as_deref()
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S%.f").to_string()),
+        Value::ChronoDateTimeUtc(v) => v.as_deref().map(|t| t.to_rfc3339()),
+        Value::ChronoDateTimeLocal(v) => v.as_deref().map(|t| t.to_rfc3339()),
+        Value::ChronoDateTimeWithTimeZone(v) => v.as_deref().map(|t| t.to_rfc3339()),
+        Value::Uuid(v) => v.as_deref().map(|u| u.hyphenated().to_string()),
+        Value::Decimal(v) => v.as_deref().map(ToString::to_string),
+        other => {
+            return Err(ValueError::Unsendable(format!(
+                "the array element {other:?}"
+            )));
+        }
+    })
+}
+
+/// What SeaORM itself reads from a column with this name, whatever the SQL type: `count()` reads
+/// `num_items` as `i32` on MySQL (and `i64` on PostgreSQL), sea-orm-migration reads `has_table`,
+/// `has_column` and `has_index` as `bool` although MySQL computes integers.
+fn seaorm_column(name: &str, engine: Engine) -> Option<fn(i64) -> Option<Value>> {
+    match (name, engine) {
+        ("num_items", Engine::MySql) => {
+            Some(|n| i32::try_from(n).ok().map(|n| Value::Int(Some(n))))
+        }
+        ("has_table" | "has_column" | "has_index", _) => Some(|n| Some(Value::Bool(Some(n != 0)))),
+        _ => None,
+    }
+}
+
+fn undecodable(column: &ColumnMetadata, field: &Field) -> ValueError {
+    let mut shown = format!("{field:?}");
+    shown.truncate(60);
+    ValueError::Undecodable {
+        column: column.name().unwrap_or_default().to_owned(),
+        type_name: column.type_name().unwrap_or_default().to_owned(),
+        field: shown,
+    }
+}
+
+/// The `Value` for `field` of `column`.
+pub(crate) fn value(
+    field: &Field,
+    column: &ColumnMetadata,
+    engine: Engine,
+) -> Result<Value, ValueError> {
+    let type_name = column.type_name().unwrap_or_default();
+    let kind = kind_of(type_name, engine);
+    let bad = || undecodable(column, field);
+    if let (Some(convert), Field::LongValue(n)) = (
+        seaorm_column(column.name().unwrap_or_default(), engine),
+        field,
+    ) {
+        return convert(*n).ok_or_else(bad);
+    }
+    if matches!(field, Field::IsNull(true)) {
+        return Ok(kind.null());
+    }
+    decode(kind, field).ok_or_else(bad)
+}
+
+/// The Rust-side type a column decodes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Bool,
+    TinyInt,
+    SmallInt,
+    Int,
+    BigInt,
+    TinyUnsigned,
+    SmallUnsigned,
+    Unsigned,
+    BigUnsigned,
+    Float,
+    Double,
+    Decimal,
+    String,
+    Bytes,
+    Json,
+    Uuid,
+    Date,
+    Time,
+    DateTime,
+    DateTimeUtc,
+    DateTimeWithTimeZone,
+    Array(ArrayKind),
+}
+
+/// Element kinds of PostgreSQL arrays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArrayKind {
+    Bool,
+    SmallInt,
+    Int,
+    BigInt,
+    Float,
+    Double,
+    Decimal,
+    String,
+    Uuid,
+}
+
+/// The kind for a column's `typeName` (Connector/J or pgJDBC spelling).
+pub(crate) fn kind_of(type_name: &str, engine: Engine) -> Kind {
+    match engine {
+        Engine::MySql => match type_name {
+            "BIT" | "BOOL" | "BOOLEAN" => Kind::Bool,
+            "TINYINT" => Kind::TinyInt,
+            "SMALLINT" => Kind::SmallInt,
+            "MEDIUMINT" | "INT" | "INTEGER" => Kind::Int,
+            "BIGINT" => Kind::BigInt,
+            "TINYINT UNSIGNED" => Kind::TinyUnsigned,
+            "SMALLINT UNSIGNED" => Kind::SmallUnsigned,
+            "MEDIUMINT UNSIGNED" | "INT UNSIGNED" | "INTEGER UNSIGNED" => Kind::Unsigned,
+            "BIGINT UNSIGNED" => Kind::BigUnsigned,
+            "FLOAT" | "FLOAT UNSIGNED" => Kind::Float,
+            "DOUBLE" | "DOUBLE UNSIGNED" | "REAL" => Kind::Double,
+            "DECIMAL" | "DECIMAL UNSIGNED" => Kind::Decimal,
+            "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" => Kind::Bytes,
+            "JSON" => Kind::Json,
+            "DATE" => Kind::Date,
+            "TIME" => Kind::Time,
+            "DATETIME" => Kind::DateTime,
+            "TIMESTAMP" => Kind::DateTimeUtc,
+            _ => Kind::String,
+        },
+        Engine::Postgres => match type_name {
+            "bool" => Kind::Bool,
+            "int2" => Kind::SmallInt,
+            "int4" | "oid" => Kind::Int,
+            "int8" => Kind::BigInt,
+            "float4" => Kind::Float,
+            "float8" => Kind::Double,
+            "numeric" => Kind::Decimal,
+            "bytea" => Kind::Bytes,
+            "json" | "jsonb" => Kind::Json,
+            "uuid" => Kind::Uuid,
+            "date" => Kind::Date,
+            "time" => Kind::Time,
+            "timestamp" => Kind::DateTime,
+            "timestamptz" => Kind::DateTimeWithTimeZone,
+            "_bool" => Kind::Array(ArrayKind::Bool),
+            "_int2" => Kind::Array(ArrayKind::SmallInt),
+            "_int4" => Kind::Array(ArrayKind::Int),
+            "_int8" => Kind::Array(ArrayKind::BigInt),
+            "_float4" => Kind::Array(ArrayKind::Float),
+            "_float8" => Kind::Array(ArrayKind::Double),
+            "_numeric" => Kind::Array(ArrayKind::Decimal),
+            "_uuid" => Kind::Array(ArrayKind::Uuid),
+            name if name.starts_with('_') => Kind::Array(ArrayKind::String),
+            // text, varchar, bpchar, name, citext, enums (by their own name), …
+            _ => Kind::String,
+        },
+    }
+}
+
+impl Kind {
+    fn null(self) -> Value {
+        match self {
+            Kind::Bool => Value::Bool(None),
+            Kind::TinyInt => Value::TinyInt(None),
+            Kind::SmallInt => Value::SmallInt(None),
+            Kind::Int => Value::Int(None),
+            Kind::BigInt => Value::BigInt(None),
+            Kind::TinyUnsigned => Value::TinyUnsigned(None),
+            Kind::SmallUnsigned => Value::SmallUnsigned(None),
+            Kind::Unsigned => Value::Unsigned(None),
+            Kind::BigUnsigned => Value::BigUnsigned(None),
+            Kind::Float => Value::Float(None),
+            Kind::Double => Value::Double(None),
+            Kind::Decimal => Value::Decimal(None),
+            Kind::String => Value::String(None),
+            Kind::Bytes => Value::Bytes(None),
+            Kind::Json => Value::Json(None),
+            Kind::Uuid => Value::Uuid(None),
+            Kind::Date => Value::ChronoDate(None),
+            Kind::Time => Value::ChronoTime(None),
+            Kind::DateTime => Value::ChronoDateTime(None),
+            Kind::DateTimeUtc => Value::ChronoDateTimeUtc(None),
+            Kind::DateTimeWithTimeZone => Value::ChronoDateTimeWithTimeZone(None),
+            Kind::Array(element) => Value::Array(element.array_type(), None),
+        }
+    }
+}
+
+impl ArrayKind {
+    fn array_type(self) -> ArrayType {
+        match self {
+            ArrayKind::Bool => ArrayType::Bool,
+            ArrayKind::SmallInt => ArrayType::SmallInt,
+            ArrayKind::Int => ArrayType::Int,
+            ArrayKind::BigInt => ArrayType::BigInt,
+            ArrayKind::Float => ArrayType::Float,
+            ArrayKind::Double => ArrayType::Double,
+            ArrayKind::Decimal => ArrayType::Decimal,
+            ArrayKind::String => ArrayType::String,
+            ArrayKind::Uuid => ArrayType::Uuid,
+        }
+    }
+
+    fn scalar(self) -> Kind {
+        match self {
+            ArrayKind::Bool => Kind::Bool,
+            ArrayKind::SmallInt => Kind::SmallInt,
+            ArrayKind::Int => Kind::Int,
+            ArrayKind::BigInt => Kind::BigInt,
+            ArrayKind::Float => Kind::Float,
+            ArrayKind::Double => Kind::Double,
+            ArrayKind::Decimal => Kind::Decimal,
+            ArrayKind::String => Kind::String,
+            ArrayKind::Uuid => Kind::Uuid,
+        }
+    }
+}
+
+fn text(field: &Field) -> Option<&str> {
+    match field {
+        Field::StringValue(v) => Some(v),
+        _ => None,
+    }
+}
+
+fn boxed<T>(v: T) -> Option<Box<T>> {
+    Some(Box::new(v))
+}
+
+/// Decodes a non-null field; `None` when it does not fit.
+fn decode(kind: Kind, field: &Field) -> Option<Value> {
+    let long = match field {
+        Field::LongValue(v) => Some(*v),
+        _ => None,
+    };
+    Some(match kind {
+        Kind::Bool => Value::Bool(Some(match field {
+            Field::BooleanValue(v) => *v,
+            Field::LongValue(v) => *v != 0,
+            _ => return None,
+        })),
+        Kind::TinyInt => Value::TinyInt(Some(i8::try_from(long?).ok()?)),
+        Kind::SmallInt => Value::SmallInt(Some(i16::try_from(long?).ok()?)),
+        Kind::Int => Value::Int(Some(i32::try_from(long?).ok()?)),
+        Kind::BigInt => Value::BigInt(Some(long?)),
+        Kind::TinyUnsigned => Value::TinyUnsigned(Some(u8::try_from(long?).ok()?)),
+        Kind::SmallUnsigned => Value::SmallUnsigned(Some(u16::try_from(long?).ok()?)),
+        Kind::Unsigned => Value::Unsigned(Some(u32::try_from(long?).ok()?)),
+        // Above i64::MAX the Data API sends BIGINT UNSIGNED as text.
+        Kind::BigUnsigned => Value::BigUnsigned(Some(match field {
+            Field::LongValue(v) => u64::try_from(*v).ok()?,
+            Field::StringValue(v) => v.parse().ok()?,
+            _ => return None,
+        })),
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "a FLOAT column holds an f32"
+        )]
+        Kind::Float => Value::Float(Some(match field {
+            Field::DoubleValue(v) => *v as f32,
+            _ => return None,
+        })),
+        Kind::Double => Value::Double(Some(match field {
+            Field::DoubleValue(v) => *v,
+            _ => return None,
+        })),
+        Kind::Decimal => Value::Decimal(boxed(text(field)?.parse().ok()?)),
+        Kind::String => Value::String(boxed(text(field)?.to_owned())),
+        Kind::Bytes => Value::Bytes(boxed(match field {
+            Field::BlobValue(b) => b.as_ref().to_vec(),
+            _ => return None,
+        })),
+        Kind::Json => Value::Json(boxed(match field {
+            Field::StringValue(v) => serde_json::from_str(v).ok()?,
+            // MariaDB's JSON is a LONGTEXT with a binary collation; some servers send it as bytes.
+            Field::BlobValue(b) => serde_json::from_slice(b.as_ref()).ok()?,
+            _ => return None,
+        })),
+        Kind::Uuid => Value::Uuid(boxed(text(field)?.parse().ok()?)),
+        Kind::Date => Value::ChronoDate(boxed(
+            NaiveDate::parse_from_str(text(field)?, "%Y-%m-%d").ok()?,
+        )),
+        Kind::Time => Value::ChronoTime(boxed(
+            NaiveTime::parse_from_str(text(field)?, "%H:%M:%S%.f").ok()?,
+        )),
+        Kind::DateTime => Value::ChronoDateTime(boxed(parse_timestamp(text(field)?)?)),
+        Kind::DateTimeUtc => Value::ChronoDateTimeUtc(boxed(
+            DateTime::<Utc>::from_naive_utc_and_offset(parse_timestamp(text(field)?)?, Utc),
+        )),
+        Kind::DateTimeWithTimeZone => Value::ChronoDateTimeWithTimeZone(boxed(
+            DateTime::<FixedOffset>::from_naive_utc_and_offset(
+                parse_timestamp(text(field)?)?,
+                FixedOffset::east_opt(0)?,
+            ),
+        )),
+        Kind::Array(element) => {
+            let Field::ArrayValue(array) = field else {
+                return None;
+            };
+            Value::Array(element.array_type(), boxed(array_values(element, array)?))
+        }
+    })
+}
+
+fn parse_timestamp(text: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").ok()
+}
+
+fn array_values(element: ArrayKind, array: &ArrayValue) -> Option<Vec<Value>> {
+    let scalar = element.scalar();
+    let one = |field: Option<Field>| match field {
+        Some(field) => decode(scalar, &field),
+        None => Some(scalar.null()),
+    };
+    match array {
+        ArrayValue::BooleanValues(v) => v.iter().map(|b| one(b.map(Field::BooleanValue))).collect(),
+        ArrayValue::LongValues(v) => v.iter().map(|n| one(n.map(Field::LongValue))).collect(),
+        ArrayValue::DoubleValues(v) => v.iter().map(|n| one(n.map(Field::DoubleValue))).collect(),
+        ArrayValue::StringValues(v) => v
+            .iter()
+            .map(|s| one(s.clone().map(Field::StringValue)))
+            .collect(),
+        _ => None,
+    }
+}
