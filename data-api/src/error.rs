@@ -178,11 +178,20 @@ impl sqlx::error::DatabaseError for DataApiDatabaseError {
 impl Error {
     /// As a `DbErr` of a query (`query`) or an execution.
     pub fn into_db_err(self, query: bool) -> DbErr {
-        let runtime = match self {
-            Error::Api(api) if api.code == "DatabaseErrorException" => {
+        let api = match self {
+            Error::Api(api) => Ok(api),
+            Error::ResponseTooLarge { operation, .. } => {
+                let message = self.to_string();
+                Ok(ApiError::new(operation, RESPONSE_TOO_LARGE, message))
+            }
+            other => Err(other.to_string()),
+        };
+        let runtime = match api {
+            // Every AWS error travels typed, so `api_error` finds it.
+            Ok(api) => {
                 RuntimeErr::SqlxError(sqlx::Error::Database(Box::new(DataApiDatabaseError(api))))
             }
-            other => RuntimeErr::Internal(other.to_string()),
+            Err(message) => RuntimeErr::Internal(message),
         };
         if query {
             DbErr::Query(runtime)
@@ -190,6 +199,16 @@ impl Error {
             DbErr::Exec(runtime)
         }
     }
+}
+
+/// The exception AWS sends for a result over the response size limit.
+const RESPONSE_TOO_LARGE: &str = "UnsupportedResultException";
+
+/// Whether `err` is the Data API's 1 MiB response limit (page the query: [`crate::keyset`]).
+pub fn is_response_too_large(err: &DbErr) -> bool {
+    api_error(err).is_some_and(|api| {
+        api.code == RESPONSE_TOO_LARGE && api.message.contains("1 MiB response limit")
+    })
 }
 
 /// The Data API error inside `err`, if it carries one.
@@ -288,8 +307,18 @@ mod tests {
             "slow",
         ))
         .into_db_err(true);
-        assert!(
-            matches!(other, DbErr::Query(RuntimeErr::Internal(ref m)) if m.contains("StatementTimeoutException"))
+        assert_eq!(
+            api_error(&other).map(|e| e.code.as_str()),
+            Some("StatementTimeoutException")
         );
+        assert!(sql_err(&other).is_none());
+        let big = Error::ResponseTooLarge {
+            operation: "ExecuteStatement",
+            message: "Database returned more than the allowed response size limit".into(),
+        }
+        .into_db_err(true);
+        assert!(is_response_too_large(&big));
+        assert!(big.to_string().contains("keyset"), "{big}");
+        assert!(!is_response_too_large(&other));
     }
 }

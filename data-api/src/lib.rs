@@ -80,6 +80,7 @@
 mod client;
 mod config;
 mod error;
+pub mod keyset;
 mod proxy;
 mod sql;
 mod values;
@@ -92,7 +93,9 @@ use aws_sdk_rdsdata::config::retry::RetryConfig;
 use sea_orm::{Database, DatabaseConnection, DbErr, TransactionError};
 
 pub use crate::config::{Config, DEFAULT_DATABASE, Engine, RetryPolicy};
-pub use crate::error::{ApiError, DataApiDatabaseError, Error, api_error, sql_err};
+pub use crate::error::{
+    ApiError, DataApiDatabaseError, Error, api_error, is_response_too_large, sql_err,
+};
 pub use crate::sql::TranslateError;
 pub use crate::values::ValueError;
 

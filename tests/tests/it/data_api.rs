@@ -44,7 +44,30 @@ on_data_api_engines!(
     unique_violations_are_classified,
     resuming_cluster_is_retried,
     ambiguous_write_failures_are_not_retried,
+    keyset_pages_past_the_response_limit,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_deferred_violation_fails_the_commit() -> Result<()> {
+    let emulator = TestEmulator::spawn(Backend::Postgres).await?;
+    let api = emulator.data_api();
+    let db = api.connection()?;
+    exec(
+        &db,
+        "CREATE TABLE t (n INT, CONSTRAINT one_n UNIQUE (n) DEFERRABLE INITIALLY DEFERRED)",
+    )
+    .await?;
+    let tx = api.begin().await?;
+    exec(tx.connection(), "INSERT INTO t VALUES (1)").await?;
+    exec(tx.connection(), "INSERT INTO t VALUES (1)").await?;
+    let committed = tx.commit().await;
+    ensure!(
+        matches!(&committed, Err(data_api::Error::Commit { source, .. }) if source.to_string().contains("23505")),
+        "{committed:?}"
+    );
+    ensure!(count(&db).await? == 0, "a failed commit stored rows");
+    Ok(())
+}
 
 /// One row of every column type the adapter maps (the crate docs' type table), nullable twins
 /// included. MySQL and PostgreSQL differ only where the engines do: unsigned integers (MySQL) and
@@ -640,6 +663,74 @@ async fn ambiguous_write_failures_are_not_retried(backend: Backend) -> Result<()
     ensure!(
         matches!(committed, Err(data_api::Error::Commit { .. })),
         "{committed:?}"
+    );
+    Ok(())
+}
+
+mod blobs {
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "blobs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub body: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+async fn keyset_pages_past_the_response_limit(backend: Backend) -> Result<()> {
+    let emulator = TestEmulator::spawn(backend).await?;
+    let db = emulator.data_api().connection()?;
+    exec(
+        &db,
+        "CREATE TABLE blobs (id INT PRIMARY KEY, body TEXT NOT NULL)",
+    )
+    .await?;
+    // 48 rows of 40,000 characters: about 1.9 MB, over the 1 MiB response limit.
+    let body = "x".repeat(40_000);
+    let rows: Vec<blobs::ActiveModel> = (0..48)
+        .map(|id| blobs::ActiveModel {
+            id: Set(id),
+            body: Set(body.clone()),
+        })
+        .collect();
+    for chunk in rows.chunks(8) {
+        blobs::Entity::insert_many(chunk.to_vec()).exec(&db).await?;
+    }
+    let whole = blobs::Entity::find()
+        .all(&db)
+        .await
+        .expect_err("over 1 MiB");
+    ensure!(data_api::is_response_too_large(&whole), "{whole}");
+    ensure!(
+        whole.to_string().contains("keyset"),
+        "the error says how to page: {whole}"
+    );
+    let all = data_api::keyset::all(
+        &db,
+        blobs::Entity::find(),
+        blobs::Column::Id,
+        |b| b.id,
+        1000,
+    )
+    .await?;
+    let ids: Vec<i32> = all.iter().map(|b| b.id).collect();
+    ensure!(
+        ids == (0..48).collect::<Vec<_>>(),
+        "gaps or repeats: {ids:?}"
+    );
+    ensure!(all.iter().all(|b| b.body.len() == 40_000), "bodies");
+    let second =
+        data_api::keyset::page(&db, blobs::Entity::find(), blobs::Column::Id, Some(9), 5).await?;
+    ensure!(
+        second.iter().map(|b| b.id).collect::<Vec<_>>() == [10, 11, 12, 13, 14],
+        "page"
     );
     Ok(())
 }
