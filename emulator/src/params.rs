@@ -207,23 +207,10 @@ mod tests {
     }
 
     #[test]
-    fn detects_a_second_statement() {
-        for (sql, multiple) in [
-            ("SELECT 1", false),
-            ("SELECT 1;", false),
-            ("SELECT 1;  \n", false),
-            ("SELECT 1; -- done", false),
-            ("SELECT ';'", false),
-            ("SELECT 1; SELECT 2", true),
-            ("SELECT 1;'x'", true),
-            ("SELECT 1;;", false),
-        ] {
-            assert_eq!(
-                rewrite(sql, Dialect::Postgres).multiple_statements,
-                multiple,
-                "{sql:?}"
-            );
-        }
+    fn flags_a_second_statement() {
+        // The cases live in sql-lexer; this checks the wiring.
+        assert!(rewrite("SELECT 1; SELECT 2", Dialect::Postgres).multiple_statements);
+        assert!(!rewrite("SELECT ';'; -- done", Dialect::MySql).multiple_statements);
     }
 
     /// Text with no `:` outside literals is left byte for byte.
