@@ -45,6 +45,7 @@ on_data_api_engines!(
     resuming_cluster_is_retried,
     ambiguous_write_failures_are_not_retried,
     keyset_pages_past_the_response_limit,
+    active_enums_round_trip,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -732,5 +733,78 @@ async fn keyset_pages_past_the_response_limit(backend: Backend) -> Result<()> {
         second.iter().map(|b| b.id).collect::<Vec<_>>() == [10, 11, 12, 13, 14],
         "page"
     );
+    Ok(())
+}
+
+mod moods {
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "mood")]
+    pub enum Mood {
+        #[sea_orm(string_value = "happy")]
+        Happy,
+        #[sea_orm(string_value = "sad")]
+        Sad,
+    }
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "moods")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub mood: Mood,
+        pub maybe: Option<Mood>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// SeaORM casts enum values to the enum type on PostgreSQL (`CAST(:p AS mood)`) and selects them as
+/// text: through the Data API the text parameter meets the cast, and the text comes back.
+async fn active_enums_round_trip(backend: Backend) -> Result<()> {
+    use moods::{Model, Mood};
+    let emulator = TestEmulator::spawn(backend).await?;
+    let db = emulator.data_api().connection()?;
+    if backend == Backend::Postgres {
+        exec(&db, "CREATE TYPE mood AS ENUM ('happy', 'sad')").await?;
+        exec(
+            &db,
+            "CREATE TABLE moods (id INT PRIMARY KEY, mood mood NOT NULL, maybe mood)",
+        )
+        .await?;
+    } else {
+        exec(&db, "CREATE TABLE moods (id INT PRIMARY KEY, mood ENUM('happy', 'sad') NOT NULL, maybe ENUM('happy', 'sad'))").await?;
+    }
+    let rows = [
+        Model {
+            id: 1,
+            mood: Mood::Happy,
+            maybe: None,
+        },
+        Model {
+            id: 2,
+            mood: Mood::Sad,
+            maybe: Some(Mood::Happy),
+        },
+    ];
+    for row in &rows {
+        moods::Entity::insert(moods::ActiveModel::from(row.clone()))
+            .exec(&db)
+            .await?;
+    }
+    let sad = moods::Entity::find()
+        .filter(moods::Column::Mood.eq(Mood::Sad))
+        .all(&db)
+        .await?;
+    ensure!(sad == rows[1..], "{sad:?}");
+    let all = moods::Entity::find()
+        .order_by_asc(moods::Column::Id)
+        .all(&db)
+        .await?;
+    ensure!(all == rows, "{all:?}");
     Ok(())
 }
