@@ -64,7 +64,7 @@ pub(super) async fn execute(
     // unsupported type is not an error). From the result's own column definitions: the prepared
     // statement's can differ (`SELECT ? + ?` is DOUBLE when prepared, BIGINT once bound).
     let kinds = match rows.first() {
-        Some(row) => kinds(conn, row.columns()).await?,
+        Some(row) => kinds(conn, &statement.sql, row.columns()).await?,
         None => Vec::new(),
     };
     // The result's own column definitions describe it best; the prepared ones when there is no row.
@@ -233,13 +233,17 @@ enum Kind {
 
 /// The kind of each result column. A type the Data API does not return is refused with
 /// `UnsupportedResultException` naming it.
-async fn kinds(conn: &mut MySqlConnection, columns: &[MySqlColumn]) -> Result<Vec<Kind>, ApiError> {
+async fn kinds(
+    conn: &mut MySqlConnection,
+    sql: &str,
+    columns: &[MySqlColumn],
+) -> Result<Vec<Kind>, ApiError> {
     let mut kinds = columns.iter().map(kind).collect::<Result<Vec<_>, _>>()?;
     let binary: Vec<usize> = (0..kinds.len())
         .filter(|&i| kinds[i] == Kind::Blob)
         .collect();
     if !binary.is_empty() {
-        for (i, json) in character_columns(conn, columns, &binary).await? {
+        for (i, json) in character_columns(conn, sql, columns, &binary).await? {
             kinds[i] = if json { Kind::Json } else { Kind::Text };
         }
     }
@@ -323,6 +327,44 @@ impl Definition {
     }
 }
 
+/// `(alias, column)` for each `column AS alias` in `sql` (names unquoted; a qualified `t.col` gives
+/// `col`), found with [`sql_lexer`] so literals and comments are skipped. SeaORM aliases every column
+/// of a related find (`events.payload AS A_payload`).
+fn alias_sources(sql: &str) -> Vec<(String, String)> {
+    use sql_lexer::{Dialect, Kind as Token, Lexer};
+    let bytes = sql.as_bytes();
+    let mut words: Vec<Option<String>> = Vec::new();
+    let mut lexer = Lexer::new(sql, Dialect::MySql);
+    while let Some(token) = lexer.next() {
+        match token.kind {
+            Token::Code if sql_lexer::is_ident(bytes[token.start]) => {
+                let end = token.start
+                    + bytes[token.start..]
+                        .iter()
+                        .take_while(|b| sql_lexer::is_ident(**b))
+                        .count();
+                words.push(Some(sql[token.start..end].to_owned()));
+                lexer.skip_to(end);
+            }
+            Token::Quoted if bytes[token.start] == b'`' => {
+                let inner = &sql[token.start + 1..token.end.saturating_sub(1).max(token.start + 1)];
+                words.push(Some(inner.replace("``", "`")));
+            }
+            Token::Space | Token::Comment => {}
+            _ => words.push(None),
+        }
+    }
+    words
+        .windows(3)
+        .filter_map(|w| match w {
+            [Some(column), Some(as_), Some(alias)] if as_.eq_ignore_ascii_case("AS") => {
+                Some((alias.clone(), column.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Which of the `binary` columns (sqlx named them BINARY, VARBINARY or …BLOB) hold characters.
 ///
 /// The server sets the BINARY flag for a binary string *and* for a character column in a `_bin`
@@ -334,13 +376,23 @@ impl Definition {
 /// database, by column name and type family: a column is text when every column of that name and
 /// family there has a character set.
 ///
-/// Limit: a column whose name is not a column of the current database (an alias, an expression, a
-/// table in another database) keeps `blobValue`, as does a name whose columns disagree.
+/// An aliased column (`t.col AS x`) is looked up by the column it aliases. Limit: an expression, a
+/// table in another database, or a name whose columns disagree keeps `blobValue`.
 async fn character_columns(
     conn: &mut MySqlConnection,
+    sql: &str,
     columns: &[MySqlColumn],
     binary: &[usize],
 ) -> Result<Vec<(usize, bool)>, ApiError> {
+    let aliases = alias_sources(sql);
+    // The name to look up: the column's, or the one it aliases (`t.payload AS A_payload`).
+    let source = |i: usize| -> String {
+        let name = columns[i].name();
+        aliases
+            .iter()
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+            .map_or_else(|| name.to_owned(), |(_, source)| source.clone())
+    };
     let placeholders = vec!["?"; binary.len()].join(", ");
     let sql = format!(
         "SELECT c.COLUMN_NAME, c.DATA_TYPE, c.CHARACTER_SET_NAME, EXISTS(SELECT 1 FROM \
@@ -351,7 +403,7 @@ async fn character_columns(
     );
     let mut query = sqlx::query(&sql);
     for &i in binary {
-        query = query.bind(columns[i].name());
+        query = query.bind(source(i));
     }
     let found = query
         .fetch_all(&mut *conn)
@@ -391,7 +443,7 @@ async fn character_columns(
             let same: Vec<_> = found
                 .iter()
                 .filter(|(name, data_type, _, _)| {
-                    name.eq_ignore_ascii_case(column.name()) && family.contains(&data_type.as_str())
+                    name.eq_ignore_ascii_case(&source(i)) && family.contains(&data_type.as_str())
                 })
                 .collect();
             let text = !same.is_empty()
@@ -492,7 +544,21 @@ mod tests {
     use sqlx::mysql::types::{MySqlTime, MySqlTimeSign};
     use sqlx::{MySql, Type};
 
-    use super::{Definition, time_text};
+    use super::{Definition, alias_sources, time_text};
+
+    #[test]
+    fn aliases_resolve_to_the_column_they_name() {
+        let sql = "SELECT `events`.`payload` AS `A_payload`, e.kind AS k, 'x AS y' AS lit, \
+                   /* a AS b */ n FROM events AS e";
+        assert_eq!(
+            alias_sources(sql),
+            [
+                ("A_payload".to_owned(), "payload".to_owned()),
+                ("k".to_owned(), "kind".to_owned()),
+                ("e".to_owned(), "events".to_owned()),
+            ]
+        );
+    }
 
     #[test]
     fn time_keeps_the_sign_and_hours_beyond_a_day() {

@@ -212,10 +212,22 @@ pub(super) async fn execute(
 ) -> Result<StatementOutput, ApiError> {
     let (args, types) = bind(values)?;
     let err = |e| statement_error(Engine::Postgres, e);
-    let prepared = conn
+    let mut prepared = conn
         .prepare_with(&statement.sql, &types)
         .await
         .map_err(err)?;
+    // sqlx caches prepared statements by SQL text alone. One first prepared with an untyped NULL has
+    // that parameter typed by the server (say int4) and would be reused for an int8 value (SQLState
+    // 22P03): AWS prepares per call, so re-prepare when the cached types differ from those sent.
+    if !same_parameter_types(&prepared, &types) {
+        sqlx::Connection::clear_cached_statements(&mut *conn)
+            .await
+            .map_err(err)?;
+        prepared = conn
+            .prepare_with(&statement.sql, &types)
+            .await
+            .map_err(err)?;
+    }
     let columns: Vec<PgColumn> = prepared.columns().to_vec();
     let mut stream = (&mut *conn).fetch_many(prepared.query_with(args));
     let mut rows = Vec::new();
@@ -238,6 +250,19 @@ pub(super) async fn execute(
             .map_err(err)?;
     }
     Ok(output)
+}
+
+/// Whether `prepared` declares the types of the values being sent (untyped NULLs fit any).
+fn same_parameter_types(prepared: &sqlx::postgres::PgStatement<'_>, sent: &[PgTypeInfo]) -> bool {
+    let Some(Either::Left(declared)) = prepared.parameters() else {
+        return true;
+    };
+    sent.iter()
+        .zip(declared)
+        .all(|(sent, declared)| match (sent.oid(), declared.oid()) {
+            (Some(Oid(0)), _) | (None, _) | (_, None) => true,
+            (Some(a), Some(b)) => a == b,
+        })
 }
 
 /// `ERROR: <msg>[\n  Detail: …][\n  Hint: …][\n  Position: N]; SQLState: XXXXX`.

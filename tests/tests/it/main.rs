@@ -3,6 +3,7 @@
 
 mod api;
 mod data_api;
+mod differential;
 mod migrations;
 
 /// Instantiates each `async fn scenario(Backend)` once per backend, as `<backend>::<scenario>`.
