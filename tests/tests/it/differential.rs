@@ -390,7 +390,6 @@ enum Observed {
     Number(u64),
     Rows(Vec<Vec<Value>>),
     Texts(Vec<String>),
-    Json(Vec<serde_json::Value>),
     Priced(Vec<Priced>),
     AlsoRelated(Vec<(event::Model, Option<item::Model>)>),
     WithRelated(Vec<(item::Model, Vec<event::Model>)>),
