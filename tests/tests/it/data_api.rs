@@ -16,25 +16,7 @@ use sea_orm::{
     QuerySelect, Statement, TransactionTrait,
 };
 
-/// Instantiates each `async fn scenario(Backend)` on MariaDB and PostgreSQL.
-macro_rules! on_data_api_engines {
-    ($($scenario:ident),* $(,)?) => {
-        mod mariadb {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() -> anyhow::Result<()> {
-                super::$scenario(integration_tests::Backend::MariaDb).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() -> anyhow::Result<()> {
-                super::$scenario(integration_tests::Backend::Postgres).await
-            })*
-        }
-    };
-}
-
-on_data_api_engines!(
+crate::on_data_api_engines!(
     type_matrix_round_trips,
     tuple_selects_keep_column_order,
     insert_find_update_delete_count,

@@ -54,25 +54,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-/// Instantiates each `async fn scenario(Backend)` on MariaDB and PostgreSQL.
-macro_rules! on_data_api_engines {
-    ($($scenario:ident),* $(,)?) => {
-        mod mariadb {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() -> anyhow::Result<()> {
-                super::$scenario(integration_tests::Backend::MariaDb).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() -> anyhow::Result<()> {
-                super::$scenario(integration_tests::Backend::Postgres).await
-            })*
-        }
-    };
-}
-
-on_data_api_engines!(
+crate::on_data_api_engines!(
     inserts_agree,
     finds_agree,
     updates_agree,

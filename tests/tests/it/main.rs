@@ -30,3 +30,22 @@ macro_rules! on_every_backend {
     };
 }
 pub(crate) use on_every_backend;
+
+/// Instantiates each `async fn scenario(Backend)` on the Data API's engines, MariaDB and PostgreSQL.
+macro_rules! on_data_api_engines {
+    ($($scenario:ident),* $(,)?) => {
+        mod mariadb {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() -> anyhow::Result<()> {
+                super::$scenario(integration_tests::Backend::MariaDb).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() -> anyhow::Result<()> {
+                super::$scenario(integration_tests::Backend::Postgres).await
+            })*
+        }
+    };
+}
+pub(crate) use on_data_api_engines;
