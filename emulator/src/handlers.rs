@@ -193,8 +193,8 @@ fn check_faults(
 
 /// Runs `work` (which owns its connection or transaction) under the statement timeout.
 ///
-/// The work runs on a task of its own and is watched by another, so a client that hangs up abandons
-/// neither the statement nor its cancellation. When the timeout passes the call fails with
+/// The work runs on a task of its own, so a client that hangs up abandons neither the statement nor
+/// its cancellation. When the timeout passes the call fails with
 /// `StatementTimeoutException` naming the connection; the statement is cancelled on the server
 /// (`KILL QUERY` / `pg_cancel_backend`) and awaited, unless `continue_after_timeout`, in which case it
 /// runs on and its connection (or transaction) stays busy until it ends.
@@ -208,9 +208,11 @@ async fn under_timeout<T: Send + 'static>(
     let limit = state.limits.statement_timeout;
     let server = target.server.clone();
     let watched = async move {
-        let mut task = tokio::spawn(work);
-        match tokio::time::timeout(limit, &mut task).await {
-            Ok(joined) => joined.unwrap_or_else(|e| Err(task_failed(&e))),
+        // The statement runs inline in this task; only a statement left running past its timeout
+        // (continueAfterTimeout) moves to a task of its own.
+        let mut work = Box::pin(work);
+        match tokio::time::timeout(limit, work.as_mut()).await {
+            Ok(output) => output,
             Err(_) => {
                 let seconds = limit.as_secs_f64();
                 if continue_after_timeout {
@@ -218,6 +220,7 @@ async fn under_timeout<T: Send + 'static>(
                         connection = connection_id,
                         "statement timed out; it continues (continueAfterTimeout)"
                     );
+                    tokio::spawn(work);
                     return Err(ApiError::statement_timeout(
                         format!(
                             "The statement did not finish within the {seconds} s statement timeout; \
@@ -231,7 +234,7 @@ async fn under_timeout<T: Send + 'static>(
                 }
                 // Wait for the cancelled statement, so its connection is idle (or its transaction
                 // free) again before the caller hears of the timeout.
-                let _ = task.await;
+                let _ = work.await;
                 Err(ApiError::statement_timeout(
                     format!(
                         "The statement did not finish within the {seconds} s statement timeout and was cancelled"
