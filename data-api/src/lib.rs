@@ -147,7 +147,11 @@ impl DataApi {
         let backend = self.client.config.engine.backend();
         let proxy: Arc<Box<dyn sea_orm::ProxyDatabaseTrait>> = Arc::new(Box::new(proxy));
         // `connect_proxy` is async only by signature; it does no I/O.
-        futures_ready(Database::connect_proxy(backend, proxy))
+        futures_ready(Database::connect_proxy(backend, proxy)).unwrap_or_else(|| {
+            Err(DbErr::Custom(
+                "SeaORM's connect_proxy waited, which this adapter does not expect".into(),
+            ))
+        })
     }
 
     /// Begins a transaction: a handle whose connection runs statements in it, to commit or roll back.
@@ -216,16 +220,16 @@ impl DataApi {
     }
 }
 
-/// Polls a future that completes without waiting (SeaORM's `connect_proxy`).
-fn futures_ready<T>(future: impl Future<Output = T>) -> T {
+/// Polls a future once: its output if it completed without waiting (SeaORM's `connect_proxy`).
+fn futures_ready<T>(future: impl Future<Output = T>) -> Option<T> {
     let mut future = std::pin::pin!(future);
     let waker = std::task::Waker::noop();
     match future
         .as_mut()
         .poll(&mut std::task::Context::from_waker(waker))
     {
-        std::task::Poll::Ready(value) => value,
-        std::task::Poll::Pending => unreachable!("connect_proxy does not wait"),
+        std::task::Poll::Ready(value) => Some(value),
+        std::task::Poll::Pending => None,
     }
 }
 

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use aws_sdk_rdsdata::operation::execute_statement::ExecuteStatementOutput;
 use sea_orm::sea_query::Value;
@@ -28,6 +28,9 @@ pub(crate) struct Transaction {
     pub(crate) id: String,
     /// Held while a statement runs: v2 refuses a second concurrent statement in a transaction.
     lock: tokio::sync::Mutex<State>,
+    /// Set when a nested transaction was dropped while a statement held `lock`, so its savepoint
+    /// rollback could not be queued: the transaction is poisoned at the next statement.
+    dropped_while_busy: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -47,11 +50,19 @@ impl Transaction {
         Arc::new(Self {
             id,
             lock: tokio::sync::Mutex::new(State::default()),
+            dropped_while_busy: AtomicBool::new(false),
         })
     }
 
     /// Runs the queued savepoint rollbacks and reports a poisoned transaction.
     async fn ready(&self, client: &Client, state: &mut State) -> Result<(), Error> {
+        if self.dropped_while_busy.swap(false, Ordering::SeqCst) {
+            state.poisoned.get_or_insert_with(|| {
+                "a nested transaction was dropped while a statement ran, so its rollback could not \
+                 be ordered"
+                    .to_owned()
+            });
+        }
         while !state.pending.is_empty() {
             let sql = state.pending.remove(0);
             if let Err(error) = client
@@ -284,6 +295,7 @@ impl ProxyDatabaseTrait for Proxy {
                     // A statement is running (another task holds the connection): poison instead
                     // of guessing, so the commit fails rather than keeping half a unit of work.
                     tracing::error!(transaction = %transaction.id, "a nested transaction was dropped while a statement ran");
+                    transaction.dropped_while_busy.store(true, Ordering::SeqCst);
                 }
             },
             None => self.end_misuse(),
