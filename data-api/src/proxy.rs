@@ -179,15 +179,21 @@ impl Proxy {
 /// column name. (`into_json` on a proxy row therefore shows those keys too.)
 fn rows(output: &ExecuteStatementOutput, engine: crate::Engine) -> Result<Vec<ProxyRow>, Error> {
     let columns = output.column_metadata();
+    // Both keys of every column, built once per result rather than once per cell.
+    let keys: Vec<(String, &str)> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| (format!("\u{0}{i:05}"), column.name().unwrap_or_default()))
+        .collect();
     output
         .records()
         .iter()
         .map(|record| {
             let mut map = BTreeMap::new();
-            for (i, (field, column)) in record.iter().zip(columns).enumerate() {
+            for ((field, column), (position, name)) in record.iter().zip(columns).zip(&keys) {
                 let value: Value = value(field, column, engine)?;
-                map.insert(format!("\u{0}{i:05}"), value.clone());
-                map.insert(column.name().unwrap_or_default().to_owned(), value);
+                map.insert(position.clone(), value.clone());
+                map.insert((*name).to_owned(), value);
             }
             Ok(ProxyRow::new(map))
         })
@@ -250,33 +256,11 @@ impl ProxyDatabaseTrait for Proxy {
     }
 
     async fn commit(&self) {
-        match &self.transaction {
-            Some(transaction) => {
-                transaction
-                    .savepoint(&self.client, |state| {
-                        let depth = state.depth;
-                        state.depth = depth.checked_sub(1)?;
-                        Some(format!("RELEASE SAVEPOINT sp{depth}"))
-                    })
-                    .await;
-            }
-            None => self.end_misuse(),
-        }
+        self.end_nested("RELEASE SAVEPOINT").await;
     }
 
     async fn rollback(&self) {
-        match &self.transaction {
-            Some(transaction) => {
-                transaction
-                    .savepoint(&self.client, |state| {
-                        let depth = state.depth;
-                        state.depth = depth.checked_sub(1)?;
-                        Some(format!("ROLLBACK TO SAVEPOINT sp{depth}"))
-                    })
-                    .await;
-            }
-            None => self.end_misuse(),
-        }
+        self.end_nested("ROLLBACK TO SAVEPOINT").await;
     }
 
     /// A nested transaction dropped without commit or rollback: its savepoint rollback is queued
@@ -304,6 +288,23 @@ impl ProxyDatabaseTrait for Proxy {
 }
 
 impl Proxy {
+    /// Ends the innermost nested transaction with `verb` (`RELEASE SAVEPOINT` / `ROLLBACK TO
+    /// SAVEPOINT`) on a transaction's connection; on the shared one, ends a refused transaction.
+    async fn end_nested(&self, verb: &str) {
+        match &self.transaction {
+            Some(transaction) => {
+                transaction
+                    .savepoint(&self.client, |state| {
+                        let depth = state.depth;
+                        state.depth = depth.checked_sub(1)?;
+                        Some(format!("{verb} sp{depth}"))
+                    })
+                    .await;
+            }
+            None => self.end_misuse(),
+        }
+    }
+
     fn end_misuse(&self) {
         let _ = self
             .misused
