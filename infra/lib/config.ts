@@ -150,7 +150,7 @@ function readNumber(get: (key: string) => unknown, key: string): number | undefi
   const value = get(key);
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'number') return value;
-  if (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
   throw new ConfigError(`${key} must be a number (got ${JSON.stringify(value)})`);
 }
 
