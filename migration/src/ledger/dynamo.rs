@@ -865,19 +865,20 @@ impl Ledger for DynamoLedger {
                 if let Some(held) = self.held_guard().as_ref() {
                     held.lease.lost.store(true, Ordering::Relaxed);
                 }
-                let holder = reasons
-                    .first()
-                    .and_then(|r| r.item())
-                    .and_then(lock_info)
-                    .map_or_else(
-                        || "the lock item is gone".to_owned(),
-                        |h| {
-                            format!(
-                                "the lock is now held by `{}` with fence {}",
-                                h.owner, h.fence
-                            )
-                        },
-                    );
+                // The cancellation reason carries the lock item when the service returns it;
+                // otherwise read it (this is the failure path, not the common one).
+                let holder = match reasons.first().and_then(|r| r.item()).and_then(lock_info) {
+                    Some(info) => Some(info),
+                    None => self.read_lock().await.ok().flatten().map(|(info, _)| info),
+                };
+                let holder = match holder {
+                    None => "the lock item is gone".to_owned(),
+                    Some(h) if h.released => format!("the lock (fence {}) was released", h.fence),
+                    Some(h) => format!(
+                        "the lock is now held by `{}` with fence {}",
+                        h.owner, h.fence
+                    ),
+                };
                 return Err(Error::LeaseLost {
                     fence,
                     detail: format!(
@@ -959,7 +960,7 @@ impl Ledger for DynamoLedger {
                     }
                     let remaining = self.config.wait - waited;
                     tokio::time::sleep(jitter(delay).min(remaining)).await;
-                    delay = (delay * 2).min(Duration::from_secs(2));
+                    delay = (delay * 2).min(Duration::from_secs(1));
                 }
             }
         }

@@ -5,6 +5,7 @@ mod api;
 mod data_api;
 mod differential;
 mod migrations;
+mod migrations_dynamo;
 
 /// Instantiates each `async fn scenario(Backend)` on the Data API's engines, MariaDB and PostgreSQL.
 macro_rules! on_data_api_engines {
