@@ -777,6 +777,16 @@ impl DynamoLedger {
     }
 }
 
+impl Drop for DynamoLedger {
+    /// A ledger dropped while holding the lock (a panic, a cancelled future) stops heartbeating, so
+    /// the lease expires instead of being extended for the life of the process.
+    fn drop(&mut self) {
+        if let Some(held) = self.held_guard().take() {
+            held.heartbeat.abort();
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Ledger for DynamoLedger {
     fn describe(&self) -> String {

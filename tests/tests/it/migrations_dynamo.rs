@@ -892,3 +892,28 @@ async fn lambda_handler_fails_the_invocation_when_a_migration_fails(
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_dropped_while_holding_the_lock_stops_heartbeating() -> Result<()> {
+    let moto = Moto::shared().await?;
+    let table = moto.table("dropped").await?;
+    let config = lock_config(Duration::from_secs(1), Duration::from_secs(10));
+    let first = DynamoLedger::new(moto.client(), &table)
+        .with_runner_id("first")
+        .with_lock_config(config);
+    first.lock("up").await?;
+    drop(first); // as a panic or a cancelled future would
+    let second = DynamoLedger::new(moto.client(), &table)
+        .with_runner_id("second")
+        .with_lock_config(config);
+    let started = Instant::now();
+    second.lock("up").await?;
+    ensure!(
+        started.elapsed() < Duration::from_secs(5),
+        "the orphaned lease expired instead of being extended ({:?})",
+        started.elapsed()
+    );
+    ensure!(second.fence() == Some(2));
+    second.unlock().await?;
+    Ok(())
+}
