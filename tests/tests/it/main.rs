@@ -6,6 +6,7 @@ mod data_api;
 mod differential;
 mod migrations;
 mod migrations_dynamo;
+mod migrations_entity;
 
 /// Instantiates each `async fn scenario(Backend)` on the Data API's engines, MariaDB and PostgreSQL.
 macro_rules! on_data_api_engines {
