@@ -142,6 +142,7 @@ pub struct DynamoLedger {
     config: LockConfig,
     calls: Arc<AtomicU64>,
     held: Mutex<Option<Held>>,
+    page_size: Option<i32>,
 }
 
 impl DynamoLedger {
@@ -155,6 +156,7 @@ impl DynamoLedger {
             config: LockConfig::default(),
             calls: Arc::new(AtomicU64::new(0)),
             held: Mutex::new(None),
+            page_size: None,
         }
     }
 
@@ -174,7 +176,15 @@ impl DynamoLedger {
             config: self.config,
             calls: Arc::new(AtomicU64::new(0)),
             held: Mutex::new(None),
+            page_size: self.page_size,
         }
+    }
+
+    /// Caps the rows per `Query` page (DynamoDB's own limit is 1 MB per page); for tests of the
+    /// pagination.
+    pub fn with_page_size(mut self, rows: i32) -> Self {
+        self.page_size = Some(rows);
+        self
     }
 
     /// Sets the runner id recorded in the lock and in rows (e.g. `lambda:<fn>:<request id>`).
@@ -810,6 +820,7 @@ impl Ledger for DynamoLedger {
                 .expression_attribute_names("#pk", "PK")
                 .expression_attribute_values(":pk", s(MIGRATION_PK))
                 .consistent_read(true)
+                .set_limit(self.page_size)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await

@@ -917,3 +917,76 @@ async fn a_ledger_dropped_while_holding_the_lock_stops_heartbeating() -> Result<
     second.unlock().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_is_read_across_query_pages() -> Result<()> {
+    let moto = Moto::shared().await?;
+    let table = moto.table("pages").await?;
+    let database = TestDatabase::create(Backend::Sqlite).await?;
+    let db = database.connect().await?;
+    let runner = Runner::new::<Migrator>(db.clone(), ledger(moto, &table, "r"));
+    runner.up(None).await?;
+    // Two rows, one per page: three Query calls (the last page is empty or flagged last).
+    let paged = ledger(moto, &table, "reader").with_page_size(1);
+    let rows = entries(&paged).await?;
+    ensure!(
+        rows.len() == 2 && rows.contains_key(CREATE) && rows.contains_key(SEED),
+        "{rows:?}"
+    );
+    ensure!(paged.calls() >= 2, "{} calls", paged.calls());
+    let whole = ledger(moto, &table, "reader");
+    ensure!(entries(&whole).await? == rows);
+    ensure!(whole.calls() == 1, "one page: {} calls", whole.calls());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baseline_reset_and_fresh_keep_the_dynamodb_ledger_in_step() -> Result<()> {
+    let moto = Moto::shared().await?;
+    let table = moto.table("baseline").await?;
+    let database = TestDatabase::create(Backend::Sqlite).await?;
+    let db = database.connect().await?;
+    let runner = Runner::new::<Migrator>(db.clone(), ledger(moto, &table, "r"));
+    let has_users = || async {
+        sea_orm_migration::SchemaManager::new(&db)
+            .has_table("users")
+            .await
+    };
+
+    // Baseline records CREATE without running it; `up` then runs only the seed, which needs the
+    // table: created by hand here, as a database that already had the schema would.
+    ensure!(runner.baseline(CREATE).await? == [CREATE]);
+    let rows = entries(runner.ledger()).await?;
+    ensure!(rows[CREATE].state == EntryState::Baselined, "{rows:?}");
+    ensure!(!has_users().await?, "baseline ran nothing");
+    db.execute_unprepared(
+        "CREATE TABLE users (id VARCHAR(255) PRIMARY KEY, \"firstName\" VARCHAR(255) NOT NULL, \
+         \"lastName\" VARCHAR(255) NOT NULL)",
+    )
+    .await?;
+    ensure!(runner.up(None).await? == [SEED]);
+    ensure!(runner.status().await?.iter().all(|s| !s.needs_attention()));
+
+    // reset: everything reverted, the ledger cleared.
+    ensure!(runner.reset().await? == [SEED, CREATE]);
+    ensure!(entries(runner.ledger()).await?.is_empty());
+    ensure!(!has_users().await?);
+
+    // fresh: every table dropped (including one no migration knows), ledger cleared, all applied.
+    runner.up(None).await?;
+    db.execute_unprepared("CREATE TABLE stray (n INT)").await?;
+    let (dropped, report) = runner.fresh().await?;
+    let mut dropped = dropped;
+    dropped.sort();
+    ensure!(dropped == ["stray", "users"], "{dropped:?}");
+    ensure!(report.applied == [CREATE, SEED], "{report:?}");
+    let rows = entries(runner.ledger()).await?;
+    ensure!(
+        rows.values()
+            .all(|e| e.state == EntryState::Applied && e.attempt == 1),
+        "fresh starts the ledger over: {rows:?}"
+    );
+    let (reverted, report) = runner.refresh().await?;
+    ensure!(reverted == [SEED, CREATE] && report.applied == [CREATE, SEED]);
+    Ok(())
+}
