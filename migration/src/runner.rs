@@ -519,7 +519,30 @@ impl<L: Ledger> Runner<L> {
     }
 
     async fn lock(&self, operation: &str) -> Result<()> {
+        self.validate_names()?;
         self.ledger.lock(operation).await
+    }
+
+    /// Names are ledger keys: each must be unique and look like the names `sea-orm-cli migrate
+    /// generate` writes (`m<YYYYMMDD>_<HHMMSS>_<word>`), so a typo cannot create a second row for one
+    /// migration.
+    fn validate_names(&self) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for migration in &self.migrations {
+            let name = migration.name();
+            if !is_migration_name(name) {
+                return Err(Error::Config(format!(
+                    "migration name `{name}` does not look like m<YYYYMMDD>_<HHMMSS>_<name> (the \
+                     file stem `sea-orm-cli migrate generate` writes)"
+                )));
+            }
+            if !seen.insert(name) {
+                return Err(Error::Config(format!(
+                    "two migrations are named `{name}`; names are ledger keys and must be unique"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Releases the lock, unless the outcome of a statement is unknown (it may still be running):
@@ -1037,6 +1060,20 @@ fn status_of(entry: &LedgerEntry) -> Status {
     }
 }
 
+/// `m` + 8 digits + `_` + 6 digits + `_` + one or more word characters.
+fn is_migration_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes.len() > 17
+        && bytes[0] == b'm'
+        && bytes[1..9].iter().all(u8::is_ascii_digit)
+        && bytes[9] == b'_'
+        && bytes[10..16].iter().all(u8::is_ascii_digit)
+        && bytes[16] == b'_'
+        && bytes[17..]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
 fn limit(steps: Option<u32>) -> usize {
     steps.map_or(usize::MAX, |n| n as usize)
 }
@@ -1105,4 +1142,69 @@ async fn drop_all_tables(db: &DatabaseConnection) -> Result<Vec<String>> {
         tables = blocked;
     }
     Ok(dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::MemoryLedger;
+    use sea_orm_migration::MigrationName;
+
+    struct Named(&'static str);
+
+    impl MigrationName for Named {
+        fn name(&self) -> &str {
+            self.0
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Named {
+        async fn up(&self, _: &SchemaManager) -> Result<(), DbErr> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn migration_names_follow_sea_orm_cli() {
+        for good in ["m20261126_000001_create_users_table", "m20990101_000000_x"] {
+            assert!(is_migration_name(good), "{good}");
+        }
+        for bad in [
+            "m2026112_000001_a",
+            "x20261126_000001_a",
+            "m20261126_000001_",
+            "m20261126-000001_a",
+            "m20261126_000001_a-b",
+            "",
+        ] {
+            assert!(!is_migration_name(bad), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn up_refuses_bad_or_duplicate_names_before_touching_anything() {
+        let db = sea_orm_migration::sea_orm::Database::connect("sqlite::memory:")
+            .await
+            .expect("sqlite");
+        for (names, expected) in [
+            (
+                vec!["m20990101_000001_a", "oops"],
+                "`oops` does not look like",
+            ),
+            (
+                vec!["m20990101_000001_a", "m20990101_000001_a"],
+                "two migrations are named",
+            ),
+        ] {
+            let migrations = names
+                .into_iter()
+                .map(|n| Box::new(Named(n)) as Box<dyn MigrationTrait>)
+                .collect();
+            let runner = Runner::with_migrations(db.clone(), MemoryLedger::new(), migrations);
+            let error = runner.up(None).await.expect_err("refused").to_string();
+            assert!(error.contains(expected), "{error}");
+            assert!(runner.ledger().entries().await.expect("entries").is_empty());
+        }
+    }
 }
