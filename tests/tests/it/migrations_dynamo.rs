@@ -28,12 +28,22 @@ mod kill {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn mariadb() -> Result<()> {
-        killed_runner_leaves_in_progress_and_repair_resolves_it(Backend::MariaDb).await
+        killed_runner_leaves_in_progress_and_repair_resolves_it(Backend::MariaDb, false).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() -> Result<()> {
-        killed_runner_leaves_in_progress_and_repair_resolves_it(Backend::Postgres).await
+        killed_runner_leaves_in_progress_and_repair_resolves_it(Backend::Postgres, false).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mariadb_through_the_data_api() -> Result<()> {
+        killed_runner_leaves_in_progress_and_repair_resolves_it(Backend::MariaDb, true).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_through_the_data_api() -> Result<()> {
+        killed_runner_leaves_in_progress_and_repair_resolves_it(Backend::Postgres, true).await
     }
 }
 mod engines {
@@ -199,20 +209,55 @@ async fn eight_runners_twenty_trials_apply_each_migration_once(backend: Backend)
     Ok(())
 }
 
-/// The `migration` binary's logic in a child process, against `url` with the ledger in `table`.
-fn child(moto: &Moto, table: &str, url: &str) -> Command {
+/// The `migration` binary's logic in a child process, against `target` (environment variables:
+/// [`native`] or [`through_data_api`]) with the ledger in `table`.
+fn child(moto: &Moto, table: &str, target: &[(&'static str, String)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_migration-child"));
+    for variable in [
+        "DATABASE_URL",
+        "CLUSTER_ARN",
+        "SECRET_ARN",
+        "DATABASE_NAME",
+        "DATABASE_ENGINE",
+        "AWS_ENDPOINT_URL_RDS_DATA",
+    ] {
+        command.env_remove(variable);
+    }
     command
-        .env_remove("CLUSTER_ARN")
-        .env_remove("SECRET_ARN")
-        .env("DATABASE_URL", url)
         .env("DYNAMODB_TABLE_NAME", table)
         .env("MIGRATION_LEASE_SECS", "3")
         .env("MIGRATION_LOCK_SKEW_SECS", "0")
         .env("MIGRATION_LOCK_WAIT_SECS", "30")
         .env("RUST_LOG", "info");
     command.envs(moto.env());
+    command.envs(target.iter().map(|(k, v)| (*k, v.as_str())));
     command
+}
+
+/// A native connection to `url`.
+fn native(url: &str) -> Vec<(&'static str, String)> {
+    vec![("DATABASE_URL", url.to_owned())]
+}
+
+/// The Data API through `emulator`, as the run-migrations Lambda is configured.
+fn through_data_api(emulator: &TestEmulator) -> Vec<(&'static str, String)> {
+    let config = emulator.config(data_api::RetryPolicy::default());
+    vec![
+        ("CLUSTER_ARN", config.cluster_arn),
+        ("SECRET_ARN", config.secret_arn),
+        ("DATABASE_NAME", config.database),
+        (
+            "DATABASE_ENGINE",
+            match config.engine {
+                data_api::Engine::Postgres => "postgres".to_owned(),
+                _ => "mysql".to_owned(),
+            },
+        ),
+        (
+            "AWS_ENDPOINT_URL_RDS_DATA",
+            format!("http://{}", emulator.addr),
+        ),
+    ]
 }
 
 fn run(mut command: Command, args: &[&str]) -> Result<Output> {
@@ -223,11 +268,22 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-async fn killed_runner_leaves_in_progress_and_repair_resolves_it(backend: Backend) -> Result<()> {
+async fn killed_runner_leaves_in_progress_and_repair_resolves_it(
+    backend: Backend,
+    via_data_api: bool,
+) -> Result<()> {
     let moto = Moto::shared().await?;
     let table = moto.table("kill").await?;
-    let database = TestDatabase::create(backend).await?;
-    let url = database.url.clone();
+    let (emulator, own_database) = if via_data_api {
+        (Some(TestEmulator::spawn(backend).await?), None)
+    } else {
+        (None, Some(TestDatabase::create(backend).await?))
+    };
+    let (database, url) = match (&emulator, &own_database) {
+        (Some(emulator), _) => (&emulator.database, through_data_api(emulator)),
+        (None, Some(database)) => (database, native(&database.url)),
+        (None, None) => unreachable!("one of them is set"),
+    };
     let up = run(child(moto, &table, &url), &["up", "-n", "1"])?;
     ensure!(up.status.success(), "{}", text(&up.stderr));
 
@@ -731,7 +787,7 @@ async fn cli_status_reports_states_lock_and_exit_codes_with_the_dynamodb_ledger(
     let moto = Moto::shared().await?;
     let table = moto.table("cli").await?;
     let database = TestDatabase::create(Backend::Sqlite).await?;
-    let url = database.url.clone();
+    let url = native(&database.url);
     let status = run(child(moto, &table, &url), &["status"])?;
     ensure!(
         status.status.code() == Some(3),
