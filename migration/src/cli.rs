@@ -286,10 +286,22 @@ pub async fn main() -> std::process::ExitCode {
         Ok(Outcome::Done) => std::process::ExitCode::SUCCESS,
         Ok(Outcome::NeedsAttention) => std::process::ExitCode::from(3),
         Err(error) => {
-            tracing::error!("{:#}", anyhow::Error::from(error));
+            tracing::error!("{}", error_chain(&error));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `error: cause: cause…`, the whole `source()` chain on one line.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Logs to stderr (stdout carries the command's report). `RUST_LOG` wins over `-v`.
@@ -707,6 +719,19 @@ mod tests {
             let cli = parse(args).unwrap_or_else(|e| panic!("{args:?} rejected: {e}"));
             assert_eq!(&cli.command, command, "{args:?}");
         }
+    }
+
+    #[test]
+    fn error_chain_prints_every_cause() {
+        let error = Error::Migration {
+            name: "m1".into(),
+            direction: crate::Direction::Up,
+            source: sea_orm_migration::DbErr::Migration("boom".into()),
+        };
+        assert_eq!(
+            error_chain(&error),
+            "migration `m1` failed (up): Migration Error: boom"
+        );
     }
 
     #[test]
