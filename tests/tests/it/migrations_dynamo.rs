@@ -446,21 +446,21 @@ async fn heartbeats_keep_the_lease_and_a_waiter_names_the_holder() -> Result<()>
     let table = moto.table("heartbeat").await?;
     let holder = DynamoLedger::new(moto.client(), &table)
         .with_runner_id("holder")
-        .with_lock_config(lock_config(Duration::from_secs(1), Duration::ZERO));
+        .with_lock_config(lock_config(Duration::from_secs(2), Duration::ZERO));
     holder.lock("up").await?;
-    // Three lease lengths later the lease is still held thanks to heartbeats.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Two lease lengths later the lease is still held thanks to heartbeats (every 500 ms).
+    tokio::time::sleep(Duration::from_secs(4)).await;
     holder.check_lease()?;
     let waiter = DynamoLedger::new(moto.client(), &table)
         .with_runner_id("waiter")
         .with_lock_config(lock_config(
-            Duration::from_secs(1),
-            Duration::from_millis(700),
+            Duration::from_secs(2),
+            Duration::from_millis(1500),
         ));
     let started = Instant::now();
     let error = waiter.lock("up").await.expect_err("the lock is held");
     ensure!(
-        started.elapsed() >= Duration::from_millis(700),
+        started.elapsed() >= Duration::from_millis(1500),
         "waited {:?}",
         started.elapsed()
     );
