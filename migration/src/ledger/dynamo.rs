@@ -497,9 +497,15 @@ impl DynamoLedger {
                     format!("attribute_not_exists({})", e.n("SK"))
                 } else {
                     format!(
-                        "{att} = {prev} AND ({status} = {reverted} OR ({status} = {failed} AND {rb} = {true_}))",
+                        // A row without `attempt` (the article's) counts as attempt 1.
+                        "({att} = {prev}{adopted}) AND ({status} = {reverted} OR ({status} = {failed} AND {rb} = {true_}))",
                         att = e.n("attempt"),
                         prev = e.v("prev", n(i64::from(*attempt) - 1)),
+                        adopted = if *attempt == 2 {
+                            " OR attribute_not_exists(#attempt)"
+                        } else {
+                            ""
+                        },
                         status = e.n("status"),
                         reverted = e.v("reverted", s(EntryState::Reverted.as_str())),
                         failed = e.v("failed", s(EntryState::Failed.as_str())),

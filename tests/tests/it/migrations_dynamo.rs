@@ -554,6 +554,13 @@ async fn article_items_are_adopted_as_applied(backend: Backend) -> Result<()> {
     // Down works on adopted rows too (the row becomes `reverted`, i.e. pending).
     ensure!(runner.down(Some(1)).await? == [SEED]);
     ensure!(runner.status().await?[1].status == Status::Pending);
+    // And up applies it again: attempt 2 of a row that never had an attempt count.
+    ensure!(runner.up(None).await? == [SEED]);
+    let rows = entries(runner.ledger()).await?;
+    ensure!(
+        rows[SEED].state == EntryState::Applied && rows[SEED].attempt == 2,
+        "{rows:?}"
+    );
     Ok(())
 }
 
