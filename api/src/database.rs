@@ -8,6 +8,10 @@ use migration::{Migrator, Runner, SqlLedger, Status};
 
 /// Connects to the configured database.
 ///
+/// Aurora through the Data API (`CLUSTER_ARN`/`SECRET_ARN`) makes no call at start-up — the cluster
+/// may be paused, and waking it would spend the first request's time; migrations there are the
+/// run-migrations function's job.
+///
 /// The embedded default is created in its data directory and brought up to date (every pending
 /// migration applied, and logged). A `DATABASE_URL` database is left as it is — migrations there are
 /// an explicit step (`cargo run -p migration -- up`) — but pending or unknown migrations are logged as
@@ -18,6 +22,17 @@ use migration::{Migrator, Runner, SqlLedger, Status};
 /// or migrating fails.
 pub async fn open(database: &Database) -> Result<DatabaseConnection, Error> {
     match database {
+        Database::DataApi(config) => {
+            tracing::info!(
+                cluster_arn = %config.cluster_arn,
+                database = %config.database,
+                engine = ?config.engine,
+                "using Aurora through the RDS Data API"
+            );
+            let api = data_api::DataApi::connect(config.clone()).await;
+            api.connection()
+                .map_err(|error| Error::Config(format!("the Data API adapter: {error}")))
+        }
         Database::Embedded { data_dir } => {
             std::fs::create_dir_all(data_dir).map_err(|source| Error::DataDir {
                 path: data_dir.clone(),
