@@ -66,6 +66,11 @@ pub async fn open(database: &Database) -> Result<DatabaseConnection, Error> {
                         migration = %state.name,
                         "database records a migration this build does not contain"
                     ),
+                    Status::InProgress { .. } | Status::Failed { .. } => tracing::warn!(
+                        migration = %state.name,
+                        status = state.status.label(),
+                        "migration did not complete; see `cargo run -p migration -- status`"
+                    ),
                 }
             }
             Ok(db)

@@ -83,6 +83,130 @@ pub enum Error {
         source: DbErr,
     },
 
+    /// A migration failed on a backend without transactional DDL (MySQL): statements before the
+    /// failing one stay applied, so the ledger records it `failed` and later runs refuse until it is
+    /// repaired.
+    #[error(
+        "migration `{name}` failed ({direction}) and could not be rolled back (MySQL commits each DDL \
+         statement): the statements before the failing one stay applied. The ledger marks it failed and \
+         every later run refuses until it is repaired: fix the schema by hand, then run \
+         `repair mark-applied {name}` (if it is now fully applied) or `repair forget {name}` (if \
+         nothing of it remains)"
+    )]
+    MigrationDirty {
+        /// The migration.
+        name: String,
+        /// `up` or `down`.
+        direction: Direction,
+        /// The database error.
+        #[source]
+        source: DbErr,
+    },
+
+    /// A migration's outcome is unknown: a Data API statement timeout (the statement may still be
+    /// running), a commit without an answer, or a row left `in_progress`/`reverting` by a runner
+    /// that died. Nothing more runs until an operator resolves it.
+    #[error(
+        "migration `{name}` is {state} ({detail}): its outcome is unknown, so nothing more runs. Check \
+         the database, then run `repair mark-applied {name}` if its changes are there, or \
+         `repair mark-failed {name} --rolled-back` if they are not"
+    )]
+    UnknownOutcome {
+        /// The migration.
+        name: String,
+        /// `in_progress`, `reverting`, or what happened.
+        state: String,
+        /// Who started it and when, or the error.
+        detail: String,
+    },
+
+    /// The ledger records a failed run whose changes were not rolled back.
+    #[error(
+        "migration `{name}` failed earlier and was not rolled back ({detail}); refusing to run until it \
+         is repaired: fix the schema by hand, then `repair mark-applied {name}` or `repair forget {name}`"
+    )]
+    Dirty {
+        /// The migration.
+        name: String,
+        /// The recorded error, runner and time.
+        detail: String,
+    },
+
+    /// An applied migration's source changed since it was applied.
+    #[error(
+        "migration `{name}` was applied with checksum {recorded} but its source now hashes to \
+         {current}; applied migrations must not be edited (add a new migration instead). Pass \
+         --allow-drift to run anyway, or `repair rechecksum {name}` to accept the new source"
+    )]
+    Drift {
+        /// The migration.
+        name: String,
+        /// The checksum in the ledger.
+        recorded: String,
+        /// The checksum of the source in this binary.
+        current: String,
+    },
+
+    /// Another runner holds the migration lock.
+    #[error(
+        "the migration lock is held by `{owner}` (fence {fence}, operation `{operation}`, lease \
+         expires in {expires_in_ms} ms); gave up after waiting {waited_ms} ms. If that runner is dead, \
+         wait for its lease to expire or run `unlock --force --fence {fence}`"
+    )]
+    LockHeld {
+        /// The holder's runner id.
+        owner: String,
+        /// The holder's fencing token.
+        fence: u64,
+        /// What the holder is doing.
+        operation: String,
+        /// Milliseconds until the holder's lease expires (by this machine's clock; negative: expired).
+        expires_in_ms: i64,
+        /// How long this runner waited.
+        waited_ms: u64,
+    },
+
+    /// This runner's lease on the lock is gone (expired and taken over, or force-unlocked): its
+    /// ledger writes are refused and it must stop.
+    #[error("the migration lock lease (fence {fence}) was lost: {detail}; stopping")]
+    LeaseLost {
+        /// The fence this runner held.
+        fence: u64,
+        /// What showed it.
+        detail: String,
+    },
+
+    /// A ledger row was not in the state a write expected (changed by another runner or a repair).
+    #[error("ledger row `{name}` is not in the state `{transition}` expects: {detail}")]
+    LedgerConflict {
+        /// The migration.
+        name: String,
+        /// The transition attempted.
+        transition: String,
+        /// What was found.
+        detail: String,
+    },
+
+    /// A DynamoDB call failed.
+    #[error("DynamoDB {operation} failed: {message}")]
+    Dynamo {
+        /// The API operation.
+        operation: &'static str,
+        /// The SDK's error, with its context.
+        message: String,
+    },
+
+    /// A name given on the command line is not one of this binary's migrations.
+    #[error("`{name}` is not a migration of this binary (see `status`)")]
+    UnknownMigration {
+        /// The name given.
+        name: String,
+    },
+
+    /// The command refused to run as asked (a guard, or something the ledger cannot do).
+    #[error("{0}")]
+    Refused(String),
+
     /// Writing a command's report failed.
     #[error("writing the report failed")]
     Io(#[source] std::io::Error),

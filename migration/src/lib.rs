@@ -1,13 +1,25 @@
-//! Typed SeaORM migrations of the users service, and the runner that applies them.
+//! Typed SeaORM migrations of the users service, and the runner that applies them safely.
 //!
 //! The migrations are the article's two: [`m20261126_000001_create_users_table`] creates `users`
 //! (adopting an existing article table) and [`m20261126_000002_seed_users`] inserts the sample user
 //! `('1', 'John', 'Doe')`. [`Migrator`] lists them in order, as stock sea-orm-migration expects, so
-//! `sea-orm-cli migrate generate NAME` keeps editing this file.
+//! `sea-orm-cli migrate generate NAME` keeps editing this file. `build.rs` embeds a checksum of each
+//! migration's source ([`CHECKSUMS`]), so an applied migration edited afterwards is caught (drift).
 //!
-//! [`Runner`] applies them and records what it applied in a [`Ledger`]: today [`SqlLedger`], the
-//! `seaql_migrations` table in the target database, compatible with stock sea-orm-migration. The
-//! binary (`cargo run -p migration -- up|down|status`) speaks sea-orm-cli's argv contract; see [`cli`].
+//! [`Runner`] applies them against a [`Target`] (a native SQLite/MySQL/PostgreSQL connection, or
+//! the RDS Data API through the `data-api` adapter) and records every step in a [`Ledger`]:
+//!
+//! - [`DynamoLedger`] (when `DYNAMODB_TABLE_NAME` is set): one item per migration under the
+//!   article's keys (`PK = MIGRATION`, `SK = <name>`; the article's own items are adopted as
+//!   applied) with state, checksum, attempt, times, duration and runner id, and a lock item with a
+//!   lease, heartbeats and a fencing counter. The plan is made only after the lock is held, and
+//!   every ledger write is a DynamoDB transaction conditional on this runner still holding the lock
+//!   with its fence, so a runner whose lease was taken over cannot change the ledger.
+//! - [`SqlLedger`]: stock sea-orm-migration's `seaql_migrations` table (no lock, no states).
+//!
+//! Migrations run in a transaction where DDL is transactional (PostgreSQL, SQLite); on MySQL the
+//! ledger records `in_progress` first and a failure as `failed`, which blocks later runs until
+//! `repair`. A Data API statement timeout is an unknown outcome, not a failure. See [`runner`].
 //!
 //! ```no_run
 //! use migration::{Migrator, Runner, SqlLedger};
@@ -21,8 +33,10 @@
 //! # }
 //! ```
 //!
-//! Layout: [`runner`] plans and applies; [`ledger`] is the storage trait and its implementations;
-//! [`cli`] is the command line; [`error`] the crate's [`Error`].
+//! Layout: [`runner`] plans and applies; [`ledger`] is the storage trait and its implementations
+//! ([`ledger::dynamo`] documents the DynamoDB items, lock and fencing); [`cli`] is the command line
+//! (sea-orm-cli's argv contract plus `repair`, `baseline`, `unlock`); [`lambda`] is the
+//! run-migrations Lambda's handler; [`error`] the crate's [`Error`].
 
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used)]
@@ -32,12 +46,16 @@
 
 pub mod cli;
 pub mod error;
+pub mod lambda;
 pub mod ledger;
 pub mod runner;
 
 pub use error::{Direction, Error, Result};
-pub use ledger::{AppliedMigration, Ledger, MemoryLedger, SqlLedger};
-pub use runner::{MigrationState, Runner, Status};
+pub use ledger::{
+    DynamoLedger, EntryState, Ledger, LedgerEntry, LockConfig, LockInfo, MemoryLedger, SqlLedger,
+    Transition,
+};
+pub use runner::{MigrationState, Repair, RunOptions, Runner, Status, Target, UpReport};
 pub use sea_orm_migration::MigratorTrait;
 
 use sea_orm_migration::sea_orm::{ConnectOptions, Database, DatabaseConnection};
@@ -64,6 +82,9 @@ pub async fn connect(url: &str, schema: Option<&str>) -> Result<DatabaseConnecti
     }
     Database::connect(options).await.map_err(Error::Connect)
 }
+
+// `CHECKSUMS`: `(name, "sha256:<hex>")` of every `src/m*.rs`, written by build.rs.
+include!(concat!(env!("OUT_DIR"), "/checksums.rs"));
 
 // Migrations, oldest first. `sea-orm-cli migrate generate` inserts new `mod` lines after the last one
 // and rewrites the single list below, so keep exactly one such list and keep it last in this file.

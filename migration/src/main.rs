@@ -1,9 +1,12 @@
 //! `migration`: apply, revert and list migrations; the binary `sea-orm-cli migrate` drives.
+//!
+//! Exit codes: 0 success, 1 failure (the error is logged on stderr), 2 usage error, 3 `status`
+//! found something pending, in progress, failed, missing or drifted.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use migration::cli::{self, Cli};
+use migration::cli::{self, Cli, Outcome};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -15,7 +18,8 @@ async fn main() -> ExitCode {
         Err(error) => Err(error),
     };
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::NeedsAttention) => ExitCode::from(3),
         Err(error) => {
             tracing::error!("{:#}", anyhow::Error::from(error));
             ExitCode::FAILURE

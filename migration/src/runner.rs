@@ -1,36 +1,157 @@
-//! Plans and applies migrations against one database, recording them in a [`Ledger`].
+//! Plans and applies migrations against one [`Target`], recording every step in a [`Ledger`].
 //!
-//! The plan is "known migrations, in [`Migrator::migrations`](crate::Migrator) order, minus those the
-//! ledger records". A recorded migration this binary does not contain stops `up` and `down` (as stock
-//! sea-orm-migration does). Each migration runs on its own: inside a transaction together with its ledger
-//! write where DDL is transactional (PostgreSQL, SQLite), so a failure leaves neither schema change nor
-//! record; on MySQL, where DDL commits implicitly, the migration runs and is then recorded.
+//! Every command that changes anything first takes the ledger's lock, then reads the ledger, and only
+//! then plans (so a runner that waited sees what the previous holder applied). The plan refuses, in
+//! this order, when the ledger shows a migration `in_progress`/`reverting` (outcome unknown), a failed
+//! run that was not rolled back (dirty), an applied migration this binary does not contain, or an
+//! applied migration whose source changed (drift, unless [`RunOptions::allow_drift`]).
+//!
+//! Each migration then runs on its own:
+//! - **transactional** (PostgreSQL, SQLite; through the Data API, PostgreSQL): the ledger records
+//!   `in_progress`, the migration runs in a transaction the runner commits itself (a Data API commit
+//!   error is an error, never a silent success), then the ledger records `applied`. A failure rolls
+//!   back and records `failed` with `rolled_back = true`, so the next `up` may retry it.
+//! - **statement by statement** (MySQL, whose DDL commits implicitly): `in_progress` first; a failure
+//!   records `failed` with `rolled_back = false`, which blocks later runs until `repair`.
+//! - A Data API `StatementTimeoutException` (the statement may still be running) or a call without an
+//!   answer is an **unknown outcome**: the row stays `in_progress`, the lock is kept until its lease
+//!   expires, and an operator resolves it with `repair`.
+//!
+//! With a [`RunOptions::deadline`] (Lambda's), a migration is started only if its expected duration
+//! (its last recorded duration, else [`RunOptions::default_estimate`]) plus
+//! [`RunOptions::deadline_margin`] fits before the deadline; the rest is reported as not started.
 
 use std::collections::HashMap;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use sea_orm_migration::sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
+    Statement, TransactionTrait,
 };
-use sea_orm_migration::{MigrationTrait, MigratorTrait, SchemaManager};
+use sea_orm_migration::{MigrationTrait, MigratorTrait, SchemaManager, SchemaManagerConnection};
 
 use crate::error::{Direction, Error, Result};
-use crate::ledger::{AppliedMigration, Ledger};
+use crate::ledger::{EntryState, Ledger, LedgerEntry, LockInfo, Transition, TxMode};
+
+/// The database migrations run against.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A native SeaORM connection (SQLite, MySQL, PostgreSQL URL).
+    Native(DatabaseConnection),
+    /// The RDS Data API through the `data-api` adapter; transactions go through the adapter so
+    /// commits are checked.
+    DataApi {
+        /// The adapter.
+        api: data_api::DataApi,
+        /// Its shared connection (statements outside transactions).
+        db: DatabaseConnection,
+    },
+}
+
+impl From<DatabaseConnection> for Target {
+    fn from(db: DatabaseConnection) -> Self {
+        Target::Native(db)
+    }
+}
+
+impl Target {
+    /// The Data API adapter as a target.
+    ///
+    /// # Errors
+    /// SeaORM refusing the adapter's connection.
+    pub fn data_api(api: data_api::DataApi) -> Result<Self> {
+        let db = api.connection().map_err(Error::Connect)?;
+        Ok(Target::DataApi { api, db })
+    }
+
+    /// The connection for statements outside a transaction.
+    pub fn db(&self) -> &DatabaseConnection {
+        match self {
+            Target::Native(db) | Target::DataApi { db, .. } => db,
+        }
+    }
+
+    /// The SQL dialect.
+    pub fn backend(&self) -> DbBackend {
+        self.db().get_database_backend()
+    }
+
+    /// How migrations run here: in a transaction unless DDL commits implicitly (MySQL).
+    pub fn tx_mode(&self) -> TxMode {
+        match self.backend() {
+            DbBackend::MySql => TxMode::None,
+            _ => TxMode::Transactional,
+        }
+    }
+
+    async fn begin(&self) -> Result<Txn, DbErr> {
+        match self {
+            Target::Native(db) => Ok(Txn::Native(db.begin().await?)),
+            Target::DataApi { api, .. } => api
+                .begin()
+                .await
+                .map(Txn::DataApi)
+                .map_err(|e| e.into_db_err(false)),
+        }
+    }
+}
+
+enum Txn {
+    Native(DatabaseTransaction),
+    DataApi(data_api::Transaction),
+}
+
+impl Txn {
+    fn manager(&self) -> SchemaManager<'_> {
+        match self {
+            Txn::Native(txn) => SchemaManager::new(txn),
+            Txn::DataApi(txn) => SchemaManager::new(txn.connection()),
+        }
+    }
+
+    async fn commit(self) -> std::result::Result<(), String> {
+        match self {
+            Txn::Native(txn) => txn.commit().await.map_err(|e| e.to_string()),
+            Txn::DataApi(txn) => txn.commit().await.map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn rollback(self) {
+        let result = match self {
+            Txn::Native(txn) => txn.rollback().await.map_err(|e| e.to_string()),
+            Txn::DataApi(txn) => txn.rollback().await.map_err(|e| e.to_string()),
+        };
+        if let Err(error) = result {
+            // Nothing was committed (no commit was sent); the server ends the transaction itself.
+            tracing::warn!(%error, "rollback failed");
+        }
+    }
+}
 
 /// The state of one migration, as `status` reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
-    /// Recorded in the ledger, at this Unix time.
+    /// Applied (or baselined), at this Unix time.
     Applied {
-        /// Unix seconds.
+        /// Unix seconds (0 when the ledger row has no time, e.g. the article's).
         applied_at: i64,
     },
-    /// Known to this binary, not recorded.
+    /// Known to this binary, not applied (no row, or `reverted`).
     Pending,
-    /// Recorded in the ledger but not contained in this binary.
+    /// Recorded as applied but not contained in this binary.
     Missing {
         /// Unix seconds.
         applied_at: i64,
+    },
+    /// A run started and recorded no outcome (`in_progress`, or `reverting` for a `down`): unknown.
+    InProgress {
+        /// `true` for a `down` (`reverting`).
+        reverting: bool,
+    },
+    /// A run failed.
+    Failed {
+        /// Whether its changes were rolled back (then `up` retries it); `false` is dirty.
+        rolled_back: bool,
     },
 }
 
@@ -41,6 +162,10 @@ impl Status {
             Status::Applied { .. } => "applied",
             Status::Pending => "pending",
             Status::Missing { .. } => "missing",
+            Status::InProgress { reverting: false } => "in_progress",
+            Status::InProgress { reverting: true } => "reverting",
+            Status::Failed { rolled_back: true } => "failed",
+            Status::Failed { rolled_back: false } => "dirty",
         }
     }
 }
@@ -52,13 +177,91 @@ pub struct MigrationState {
     pub name: String,
     /// Where it stands.
     pub status: Status,
+    /// The checksum of this binary's source (none for migrations without a known source).
+    pub checksum: Option<String>,
+    /// The ledger's row, if any.
+    pub entry: Option<LedgerEntry>,
 }
 
-/// Runs a list of migrations against `db`, recording them in a ledger.
+impl MigrationState {
+    /// The recorded checksum, when the migration is applied and its source hashes differently.
+    pub fn drift(&self) -> Option<&str> {
+        let entry = self.entry.as_ref()?;
+        if !entry.state.is_applied() {
+            return None;
+        }
+        match (&entry.checksum, &self.checksum) {
+            (Some(recorded), Some(current)) if recorded != current => Some(recorded),
+            _ => None,
+        }
+    }
+
+    /// Whether `status` should exit non-zero for this line: anything but applied without drift.
+    pub fn needs_attention(&self) -> bool {
+        !matches!(self.status, Status::Applied { .. }) || self.drift().is_some()
+    }
+}
+
+/// Knobs of a run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Run even when an applied migration's source changed.
+    pub allow_drift: bool,
+    /// Do not start a migration that cannot finish before this instant.
+    pub deadline: Option<Instant>,
+    /// Time kept free before the deadline (default 45 s: one Data API statement).
+    pub deadline_margin: Duration,
+    /// Expected duration of a migration with no recorded duration (default 10 s).
+    pub default_estimate: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            allow_drift: false,
+            deadline: None,
+            deadline_margin: Duration::from_secs(45),
+            default_estimate: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What `up` did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UpReport {
+    /// Applied, in order.
+    pub applied: Vec<String>,
+    /// Still pending (not started: `-n` or the deadline).
+    pub pending: Vec<String>,
+    /// Whether the deadline stopped the run before all pending migrations ran.
+    pub deadline_reached: bool,
+}
+
+/// An operator's correction of the ledger (`repair …`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Repair {
+    /// The migration's changes are in place: record it applied with the current checksum.
+    MarkApplied(String),
+    /// The run failed; with `rolled_back` nothing of it remains and `up` may retry it.
+    MarkFailed {
+        /// The migration.
+        name: String,
+        /// Whether nothing of it remains.
+        rolled_back: bool,
+    },
+    /// Delete the row: the migration becomes pending.
+    Forget(String),
+    /// Accept the current source's checksum for an applied migration.
+    Rechecksum(String),
+}
+
+/// Runs a list of migrations against a [`Target`], recording them in a ledger.
 pub struct Runner<L> {
-    db: DatabaseConnection,
+    target: Target,
     ledger: L,
     migrations: Vec<Box<dyn MigrationTrait>>,
+    checksums: HashMap<String, String>,
+    options: RunOptions,
 }
 
 impl<L> std::fmt::Debug for Runner<L>
@@ -67,33 +270,57 @@ where
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runner")
-            .field("backend", &self.db.get_database_backend())
+            .field("backend", &self.target.backend())
             .field("ledger", &self.ledger)
             .field(
                 "migrations",
                 &self.migrations.iter().map(|m| m.name()).collect::<Vec<_>>(),
             )
+            .field("options", &self.options)
             .finish()
     }
 }
 
 impl<L: Ledger> Runner<L> {
-    /// A runner for `M`'s migrations.
-    pub fn new<M: MigratorTrait>(db: DatabaseConnection, ledger: L) -> Self {
-        Self::with_migrations(db, ledger, M::migrations())
+    /// A runner for `M`'s migrations, with the checksums of this crate's migration sources.
+    pub fn new<M: MigratorTrait>(target: impl Into<Target>, ledger: L) -> Self {
+        Self::with_migrations(target, ledger, M::migrations()).with_checksums(
+            crate::CHECKSUMS
+                .iter()
+                .map(|(name, sum)| ((*name).to_owned(), (*sum).to_owned())),
+        )
     }
 
-    /// A runner for an explicit list of migrations, in the order given.
+    /// A runner for an explicit list of migrations, in the order given, without checksums.
     pub fn with_migrations(
-        db: DatabaseConnection,
+        target: impl Into<Target>,
         ledger: L,
         migrations: Vec<Box<dyn MigrationTrait>>,
     ) -> Self {
         Self {
-            db,
+            target: target.into(),
             ledger,
             migrations,
+            checksums: HashMap::new(),
+            options: RunOptions::default(),
         }
+    }
+
+    /// Sets the checksums of migration sources, by migration name.
+    pub fn with_checksums(mut self, checksums: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.checksums.extend(checksums);
+        self
+    }
+
+    /// Sets the run options.
+    pub fn with_options(mut self, options: RunOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The run options.
+    pub fn options_mut(&mut self) -> &mut RunOptions {
+        &mut self.options
     }
 
     /// The ledger this runner records in.
@@ -101,213 +328,773 @@ impl<L: Ledger> Runner<L> {
         &self.ledger
     }
 
+    /// The target database.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
     /// Every known migration in order, then any recorded migration this binary does not contain.
-    /// Read-only: creates nothing, not even the ledger's storage.
+    /// Read-only: creates nothing and takes no lock.
     #[tracing::instrument(skip_all)]
     pub async fn status(&self) -> Result<Vec<MigrationState>> {
-        let mut applied = self.applied().await?;
+        let mut entries = self.entries().await?;
         let mut states: Vec<MigrationState> = self
             .migrations
             .iter()
-            .map(|m| MigrationState {
-                name: m.name().to_owned(),
-                status: match applied.remove(m.name()) {
-                    Some(applied_at) => Status::Applied { applied_at },
-                    None => Status::Pending,
-                },
+            .map(|m| {
+                let entry = entries.remove(m.name());
+                MigrationState {
+                    name: m.name().to_owned(),
+                    status: entry.as_ref().map_or(Status::Pending, status_of),
+                    checksum: self.checksums.get(m.name()).cloned(),
+                    entry,
+                }
             })
             .collect();
-        let mut missing: Vec<_> = applied.into_iter().collect();
-        missing.sort();
-        states.extend(
-            missing
-                .into_iter()
-                .map(|(name, applied_at)| MigrationState {
-                    name,
-                    status: Status::Missing { applied_at },
-                }),
-        );
+        let mut missing: Vec<LedgerEntry> = entries
+            .into_values()
+            .filter(|e| e.state != EntryState::Reverted)
+            .collect();
+        missing.sort_by(|a, b| a.name.cmp(&b.name));
+        states.extend(missing.into_iter().map(|entry| MigrationState {
+            name: entry.name.clone(),
+            status: match status_of(&entry) {
+                Status::Applied { applied_at } => Status::Missing { applied_at },
+                other => other,
+            },
+            checksum: None,
+            entry: Some(entry),
+        }));
         Ok(states)
+    }
+
+    /// The lock item, if the ledger has one.
+    ///
+    /// # Errors
+    /// The ledger's read error.
+    pub async fn lock_info(&self) -> Result<Option<LockInfo>> {
+        self.ledger.lock_info().await
     }
 
     /// Applies pending migrations in order, at most `steps` of them (all when `None`). Returns the
     /// names applied.
     ///
     /// # Errors
-    /// [`Error::MissingMigration`] before anything runs when the ledger records an unknown migration;
-    /// [`Error::Migration`] for the first migration that fails (later ones are not attempted).
-    #[tracing::instrument(skip_all, fields(steps = ?steps))]
+    /// See [`Runner::up_report`].
     pub async fn up(&self, steps: Option<u32>) -> Result<Vec<String>> {
-        self.run(Direction::Up, steps).await
+        Ok(self.up_report(steps).await?.applied)
+    }
+
+    /// As [`Runner::up`], reporting what remains pending and whether the deadline stopped it.
+    ///
+    /// # Errors
+    /// [`Error::LockHeld`]; before anything runs: [`Error::UnknownOutcome`], [`Error::Dirty`],
+    /// [`Error::MissingMigration`], [`Error::Drift`]; then [`Error::Migration`] /
+    /// [`Error::MigrationDirty`] for the first migration that fails (later ones are not attempted),
+    /// [`Error::LeaseLost`] when the lock was lost.
+    #[tracing::instrument(skip_all, fields(steps = ?steps))]
+    pub async fn up_report(&self, steps: Option<u32>) -> Result<UpReport> {
+        self.lock("up").await?;
+        let result = Box::pin(self.up_locked(steps)).await;
+        self.release(&result).await?;
+        result
     }
 
     /// Reverts applied migrations, newest (in migration order) first, at most `steps` of them (all
     /// when `None`). Returns the names reverted.
     ///
     /// # Errors
-    /// As [`Runner::up`].
+    /// As [`Runner::up_report`].
     #[tracing::instrument(skip_all, fields(steps = ?steps))]
     pub async fn down(&self, steps: Option<u32>) -> Result<Vec<String>> {
-        self.run(Direction::Down, steps).await
+        self.lock("down").await?;
+        let result = Box::pin(self.down_locked(steps)).await;
+        self.release(&result).await?;
+        result
     }
 
-    /// Plans after reading the ledger, then runs the plan one migration at a time.
-    async fn run(&self, direction: Direction, steps: Option<u32>) -> Result<Vec<String>> {
+    /// Reverts everything, then applies everything (`refresh`); the ledger's reverted rows are
+    /// cleared in between.
+    ///
+    /// # Errors
+    /// As [`Runner::up_report`].
+    pub async fn refresh(&self) -> Result<(Vec<String>, UpReport)> {
+        self.lock("refresh").await?;
+        let result = Box::pin(async {
+            let reverted = self.down_locked(None).await?;
+            self.clear_locked().await?;
+            Ok((reverted, self.up_locked(None).await?))
+        })
+        .await;
+        self.release(&result).await?;
+        result
+    }
+
+    /// Reverts everything and clears the ledger (`reset`).
+    ///
+    /// # Errors
+    /// As [`Runner::up_report`].
+    pub async fn reset(&self) -> Result<Vec<String>> {
+        self.lock("reset").await?;
+        let result = Box::pin(async {
+            let reverted = self.down_locked(None).await?;
+            self.clear_locked().await?;
+            Ok(reverted)
+        })
+        .await;
+        self.release(&result).await?;
+        result
+    }
+
+    /// Drops every table of the target database, clears the ledger, and applies everything
+    /// (`fresh`). Returns the dropped tables and the `up` report.
+    ///
+    /// # Errors
+    /// A table that cannot be dropped; then as [`Runner::up_report`].
+    pub async fn fresh(&self) -> Result<(Vec<String>, UpReport)> {
+        self.lock("fresh").await?;
+        let result = Box::pin(async {
+            self.clear_locked().await?;
+            let dropped = drop_all_tables(self.target.db()).await?;
+            self.prepare().await?;
+            Ok((dropped, self.up_locked(None).await?))
+        })
+        .await;
+        self.release(&result).await?;
+        result
+    }
+
+    /// Corrects the ledger as an operator decided (under the lock; nothing runs).
+    ///
+    /// # Errors
+    /// [`Error::UnknownMigration`] for a name this binary lacks (except `Forget`),
+    /// [`Error::LedgerConflict`] when the row's state does not allow it.
+    pub async fn repair(&self, repair: &Repair) -> Result<()> {
+        self.lock("repair").await?;
+        let result = Box::pin(self.repair_locked(repair)).await;
+        self.release(&result).await?;
+        result
+    }
+
+    /// Records every migration up to and including `to` that has no row as `baselined` (applied
+    /// without running), for a database whose schema already has them. Returns the names.
+    ///
+    /// # Errors
+    /// [`Error::UnknownMigration`] when `to` is not a migration of this binary.
+    pub async fn baseline(&self, to: &str) -> Result<Vec<String>> {
+        let position = self
+            .position(to)
+            .ok_or_else(|| Error::UnknownMigration { name: to.into() })?;
+        self.lock("baseline").await?;
+        let result = Box::pin(async {
+            self.prepare().await?;
+            let entries = self.entries().await?;
+            let conn = self.conn();
+            let mut done = Vec::new();
+            for (seq, migration) in self.migrations.iter().enumerate().take(position + 1) {
+                let name = migration.name();
+                if entries.contains_key(name) {
+                    continue;
+                }
+                let transition = Transition::Baseline {
+                    seq: seq as u32,
+                    checksum: self.checksums.get(name).cloned(),
+                };
+                self.ledger.write(&conn, name, &transition).await?;
+                done.push(name.to_owned());
+            }
+            Ok(done)
+        })
+        .await;
+        self.release(&result).await?;
+        result
+    }
+
+    /// Releases the lock whoever holds it, if its fence is `fence` (`unlock --force`).
+    ///
+    /// # Errors
+    /// [`Error::Refused`] when the fence is not the current one or the ledger has no lock.
+    pub async fn force_unlock(&self, fence: u64) -> Result<LockInfo> {
+        self.ledger.force_unlock(fence).await
+    }
+
+    async fn lock(&self, operation: &str) -> Result<()> {
+        self.ledger.lock(operation).await
+    }
+
+    /// Releases the lock, unless the outcome of a statement is unknown (it may still be running):
+    /// then the lease is left to expire.
+    async fn release<T>(&self, result: &Result<T>) -> Result<()> {
+        match result {
+            Err(Error::UnknownOutcome { state, .. }) if state == TIMED_OUT => {
+                self.ledger.abandon().await;
+                Ok(())
+            }
+            Err(Error::LeaseLost { .. }) => {
+                self.ledger.abandon().await;
+                Ok(())
+            }
+            _ => self.ledger.unlock().await,
+        }
+    }
+
+    fn conn(&self) -> SchemaManagerConnection<'_> {
+        SchemaManagerConnection::Connection(self.target.db())
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.migrations.iter().position(|m| m.name() == name)
+    }
+
+    async fn prepare(&self) -> Result<()> {
+        self.ledger.prepare().await
+    }
+
+    async fn entries(&self) -> Result<HashMap<String, LedgerEntry>> {
+        Ok(self
+            .ledger
+            .entries()
+            .await?
+            .into_iter()
+            .map(|e| (e.name.clone(), e))
+            .collect())
+    }
+
+    /// The ledger, refusing unknown outcomes, dirty failures, missing files and drift.
+    async fn checked_entries(&self) -> Result<HashMap<String, LedgerEntry>> {
+        let entries = self.entries().await?;
+        let mut sorted: Vec<&LedgerEntry> = entries.values().collect();
+        sorted.sort_by_key(|e| (self.position(&e.name).unwrap_or(usize::MAX), e.name.clone()));
+        if let Some(e) = sorted
+            .iter()
+            .find(|e| matches!(e.state, EntryState::InProgress | EntryState::Reverting))
+        {
+            return Err(Error::UnknownOutcome {
+                name: e.name.clone(),
+                state: e.state.as_str().into(),
+                detail: format!(
+                    "started by {} at {}, attempt {}; the runner did not record an outcome",
+                    e.runner_id.as_deref().unwrap_or("an unknown runner"),
+                    e.started_at_ms
+                        .map_or_else(|| "an unknown time".into(), format_ms),
+                    e.attempt
+                ),
+            });
+        }
+        if let Some(e) = sorted
+            .iter()
+            .find(|e| e.state == EntryState::Failed && e.rolled_back != Some(true))
+        {
+            return Err(Error::Dirty {
+                name: e.name.clone(),
+                detail: format!(
+                    "by {} at {}: {}",
+                    e.runner_id.as_deref().unwrap_or("an unknown runner"),
+                    e.finished_at_ms
+                        .map_or_else(|| "an unknown time".into(), format_ms),
+                    e.error.as_deref().unwrap_or("no error recorded")
+                ),
+            });
+        }
+        if let Some(e) = sorted
+            .iter()
+            .find(|e| e.state.is_applied() && self.position(&e.name).is_none())
+        {
+            return Err(Error::MissingMigration {
+                name: e.name.clone(),
+            });
+        }
+        for e in &sorted {
+            if !e.state.is_applied() {
+                continue;
+            }
+            if let (Some(recorded), Some(current)) = (&e.checksum, self.checksums.get(&e.name))
+                && recorded != current
+            {
+                if self.options.allow_drift {
+                    tracing::warn!(migration = %e.name, %recorded, %current, "applied migration changed (drift allowed)");
+                } else {
+                    return Err(Error::Drift {
+                        name: e.name.clone(),
+                        recorded: recorded.clone(),
+                        current: current.clone(),
+                    });
+                }
+            }
+        }
+        Ok(entries)
+    }
+
+    async fn up_locked(&self, steps: Option<u32>) -> Result<UpReport> {
         self.prepare().await?;
-        let applied = self.checked_applied().await?;
-        let in_order = self.migrations.iter().map(|m| m.as_ref());
-        let candidates: Box<dyn Iterator<Item = &dyn MigrationTrait>> = match direction {
-            Direction::Up => Box::new(in_order),
-            Direction::Down => Box::new(in_order.rev()),
-        };
-        // Up takes what is not applied; down takes what is.
-        let plan: Vec<&dyn MigrationTrait> = candidates
-            .filter(|m| applied.contains_key(m.name()) == (direction == Direction::Down))
+        let entries = self.checked_entries().await?;
+        let pending: Vec<(usize, &dyn MigrationTrait)> = self
+            .migrations
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| entries.get(m.name()).is_none_or(|e| !e.state.is_applied()))
+            .map(|(i, m)| (i, m.as_ref()))
+            .collect();
+        if let Some(highest) = self
+            .migrations
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| entries.get(m.name()).is_some_and(|e| e.state.is_applied()))
+            .map(|(i, _)| i)
+            .max()
+            && let Some((_, m)) = pending.iter().find(|(i, _)| *i < highest)
+        {
+            tracing::warn!(
+                migration = m.name(),
+                "applying a migration older than the newest applied one (out of order)"
+            );
+        }
+        let mut report = UpReport::default();
+        let limit = limit(steps);
+        for (seq, migration) in &pending {
+            let name = migration.name();
+            let entry = entries.get(name);
+            if report.applied.len() >= limit || report.deadline_reached {
+                report.pending.push(name.to_owned());
+                continue;
+            }
+            if !self.fits_deadline(entry) {
+                tracing::warn!(
+                    migration = name,
+                    "not starting: it may not finish before the deadline"
+                );
+                report.deadline_reached = true;
+                report.pending.push(name.to_owned());
+                continue;
+            }
+            self.ledger.check_lease()?;
+            self.run_up(*seq as u32, *migration, entry).await?;
+            report.applied.push(name.to_owned());
+        }
+        if report.applied.is_empty() && report.pending.is_empty() {
+            tracing::info!("nothing to run (up)");
+        }
+        Ok(report)
+    }
+
+    async fn down_locked(&self, steps: Option<u32>) -> Result<Vec<String>> {
+        self.prepare().await?;
+        let entries = self.checked_entries().await?;
+        let plan: Vec<&dyn MigrationTrait> = self
+            .migrations
+            .iter()
+            .rev()
+            .filter(|m| entries.get(m.name()).is_some_and(|e| e.state.is_applied()))
             .take(limit(steps))
+            .map(|m| m.as_ref())
             .collect();
         if plan.is_empty() {
-            tracing::info!("nothing to run ({direction})");
+            tracing::info!("nothing to run (down)");
         }
         let mut done = Vec::with_capacity(plan.len());
         for migration in plan {
-            self.run_one(migration, direction).await?;
+            if !self.fits_deadline(entries.get(migration.name())) {
+                tracing::warn!(
+                    migration = migration.name(),
+                    "not starting: it may not finish before the deadline"
+                );
+                break;
+            }
+            self.ledger.check_lease()?;
+            self.run_down(migration).await?;
             done.push(migration.name().to_owned());
         }
         Ok(done)
     }
 
-    async fn prepare(&self) -> Result<()> {
-        self.ledger.prepare().await.map_err(|source| Error::Ledger {
-            operation: "preparing storage".into(),
-            source,
-        })
-    }
-
-    async fn applied(&self) -> Result<HashMap<String, i64>> {
-        let applied = self
-            .ledger
-            .applied()
-            .await
-            .map_err(|source| Error::Ledger {
-                operation: "reading applied migrations".into(),
-                source,
-            })?;
-        Ok(applied
-            .into_iter()
-            .map(|a| (a.name, a.applied_at))
-            .collect())
-    }
-
-    /// The applied set, refusing to go on when it names a migration this binary lacks.
-    async fn checked_applied(&self) -> Result<HashMap<String, i64>> {
-        let applied = self.applied().await?;
-        let mut unknown: Vec<&String> = applied
-            .keys()
-            .filter(|name| !self.migrations.iter().any(|m| m.name() == name.as_str()))
-            .collect();
-        unknown.sort();
-        match unknown.first() {
-            Some(name) => Err(Error::MissingMigration {
-                name: (*name).clone(),
-            }),
-            None => Ok(applied),
+    /// Forgets every ledger row (after `reset`, or before `fresh`).
+    async fn clear_locked(&self) -> Result<()> {
+        let conn = self.conn();
+        for entry in self.ledger.entries().await? {
+            self.ledger
+                .write(&conn, &entry.name, &Transition::Forget)
+                .await?;
         }
+        Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(migration = migration.name(), %direction))]
-    async fn run_one(&self, migration: &dyn MigrationTrait, direction: Direction) -> Result<()> {
-        let name = migration.name();
-        let started = Instant::now();
-        tracing::info!("running migration `{name}` ({direction})");
-        let failed = |source| Error::Migration {
-            name: name.to_owned(),
-            direction,
-            source,
+    async fn repair_locked(&self, repair: &Repair) -> Result<()> {
+        let name = match repair {
+            Repair::MarkApplied(name)
+            | Repair::MarkFailed { name, .. }
+            | Repair::Forget(name)
+            | Repair::Rechecksum(name) => name,
         };
-        if transactional_ddl(self.db.get_database_backend()) {
-            let txn = self.db.begin().await?;
-            let manager = SchemaManager::new(&txn);
-            let outcome = match run_direction(migration, &manager, direction).await {
-                Ok(()) => self
-                    .write_ledger(&manager, name, direction)
-                    .await
-                    .map_err(|source| Error::Ledger {
-                        operation: format!("recording `{name}`"),
-                        source,
-                    }),
-                Err(source) => Err(failed(source)),
-            };
-            match outcome {
-                Ok(()) => txn.commit().await?,
-                Err(error) => {
-                    if let Err(rollback) = txn.rollback().await {
-                        tracing::error!(%rollback, "rolling back `{name}` failed");
+        let known = self.position(name).is_some();
+        if !known && !matches!(repair, Repair::Forget(_)) {
+            return Err(Error::UnknownMigration { name: name.clone() });
+        }
+        self.prepare().await?;
+        let checksum = self.checksums.get(name).cloned();
+        let transition = match repair {
+            Repair::MarkApplied(_) => Transition::MarkApplied { checksum },
+            Repair::MarkFailed { rolled_back, .. } => Transition::MarkFailed {
+                rolled_back: *rolled_back,
+            },
+            Repair::Forget(_) => Transition::Forget,
+            Repair::Rechecksum(_) => Transition::Rechecksum { checksum },
+        };
+        self.ledger.write(&self.conn(), name, &transition).await?;
+        tracing::info!(migration = %name, repair = transition.label(), "ledger repaired");
+        Ok(())
+    }
+
+    fn fits_deadline(&self, entry: Option<&LedgerEntry>) -> bool {
+        let Some(deadline) = self.options.deadline else {
+            return true;
+        };
+        let estimate = entry
+            .and_then(|e| e.duration_ms)
+            .map_or(self.options.default_estimate, Duration::from_millis);
+        Instant::now() + estimate + self.options.deadline_margin <= deadline
+    }
+
+    #[tracing::instrument(skip_all, fields(migration = migration.name()))]
+    async fn run_up(
+        &self,
+        seq: u32,
+        migration: &dyn MigrationTrait,
+        entry: Option<&LedgerEntry>,
+    ) -> Result<()> {
+        let name = migration.name();
+        let checksum = self.checksums.get(name).cloned();
+        let tx_mode = self.target.tx_mode();
+        let attempt = entry.map_or(1, |e| e.attempt + 1);
+        let conn = self.conn();
+        self.ledger
+            .write(
+                &conn,
+                name,
+                &Transition::Start {
+                    seq,
+                    checksum: checksum.clone(),
+                    attempt,
+                    tx_mode,
+                },
+            )
+            .await?;
+        tracing::info!(
+            attempt,
+            tx_mode = tx_mode.as_str(),
+            "running migration `{name}` (up)"
+        );
+        let started = Instant::now();
+        let succeed = |started: Instant| Transition::Succeed {
+            checksum: checksum.clone(),
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        match tx_mode {
+            TxMode::Transactional => {
+                self.run_in_transaction(migration, Direction::Up, started, &succeed)
+                    .await?;
+            }
+            TxMode::None => {
+                let manager = SchemaManager::new(self.target.db());
+                match migration.up(&manager).await {
+                    Ok(()) => {
+                        self.ledger
+                            .write(&conn, name, &succeed(started))
+                            .await
+                            .map_err(|e| out_of_step(name, Direction::Up, e))?;
                     }
-                    return Err(error);
+                    Err(error) => {
+                        return Err(self
+                            .non_transactional_failure(name, Direction::Up, error)
+                            .await);
+                    }
                 }
             }
-        } else {
-            let manager = SchemaManager::new(&self.db);
-            run_direction(migration, &manager, direction)
-                .await
-                .map_err(failed)?;
-            self.write_ledger(&manager, name, direction)
-                .await
-                .map_err(|source| Error::LedgerOutOfStep {
-                    name: name.to_owned(),
-                    direction,
-                    source,
-                })?;
         }
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
-            "migration `{name}` done ({direction})"
+            "migration `{name}` applied"
         );
         Ok(())
     }
 
-    async fn write_ledger(
+    #[tracing::instrument(skip_all, fields(migration = migration.name()))]
+    async fn run_down(&self, migration: &dyn MigrationTrait) -> Result<()> {
+        let name = migration.name();
+        let conn = self.conn();
+        self.ledger
+            .write(&conn, name, &Transition::RevertStart)
+            .await?;
+        tracing::info!("running migration `{name}` (down)");
+        let started = Instant::now();
+        let done = |started: Instant| Transition::RevertDone {
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        match self.target.tx_mode() {
+            TxMode::Transactional => {
+                self.run_in_transaction(migration, Direction::Down, started, &done)
+                    .await?;
+            }
+            TxMode::None => {
+                let manager = SchemaManager::new(self.target.db());
+                match migration.down(&manager).await {
+                    Ok(()) => self
+                        .ledger
+                        .write(&conn, name, &done(started))
+                        .await
+                        .map_err(|e| out_of_step(name, Direction::Down, e))?,
+                    Err(error) => {
+                        return Err(self
+                            .non_transactional_failure(name, Direction::Down, error)
+                            .await);
+                    }
+                }
+            }
+        }
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "migration `{name}` reverted"
+        );
+        Ok(())
+    }
+
+    /// Runs `migration` in a transaction this runner commits; records success after the commit (or
+    /// inside it, for a ledger in the target database) and failure after the rollback.
+    async fn run_in_transaction(
         &self,
-        manager: &SchemaManager<'_>,
+        migration: &dyn MigrationTrait,
+        direction: Direction,
+        started: Instant,
+        success: &(dyn Fn(Instant) -> Transition + Send + Sync),
+    ) -> Result<()> {
+        let name = migration.name();
+        let conn = self.conn();
+        let txn = match self.target.begin().await {
+            Ok(txn) => txn,
+            Err(error) => {
+                // Nothing ran: record it as a rolled-back failure so the next run may retry.
+                self.record_failure(name, direction, &error.to_string(), true)
+                    .await?;
+                return Err(Error::Migration {
+                    name: name.to_owned(),
+                    direction,
+                    source: error,
+                });
+            }
+        };
+        // Err((error, whether it is the migration's own failure, to record)).
+        let outcome: std::result::Result<(), (Error, bool)> = {
+            let manager = txn.manager();
+            let ran = match direction {
+                Direction::Up => migration.up(&manager).await,
+                Direction::Down => migration.down(&manager).await,
+            };
+            match ran {
+                Ok(()) if self.ledger.writes_in_transaction() => self
+                    .ledger
+                    .write(manager.get_connection(), name, &success(started))
+                    .await
+                    .map_err(|e| (e, false)),
+                Ok(()) => Ok(()),
+                Err(source) => Err((
+                    Error::Migration {
+                        name: name.to_owned(),
+                        direction,
+                        source,
+                    },
+                    true,
+                )),
+            }
+        };
+        if let Err((error, record)) = outcome {
+            // No commit was sent, so nothing of it can have committed, even if the rollback fails.
+            txn.rollback().await;
+            if record {
+                let message = match &error {
+                    Error::Migration { source, .. } => source.to_string(),
+                    other => other.to_string(),
+                };
+                self.record_failure(name, direction, &message, true).await?;
+            }
+            return Err(error);
+        }
+        if let Err(error) = txn.commit().await {
+            // A commit without an answer may have committed: unknown, left in progress.
+            return Err(Error::UnknownOutcome {
+                name: name.to_owned(),
+                state: match direction {
+                    Direction::Up => EntryState::InProgress.as_str().into(),
+                    Direction::Down => EntryState::Reverting.as_str().into(),
+                },
+                detail: format!("its commit failed or got no answer: {error}"),
+            });
+        }
+        if !self.ledger.writes_in_transaction() {
+            self.ledger
+                .write(&conn, name, &success(started))
+                .await
+                .map_err(|e| out_of_step(name, direction, e))?;
+        }
+        Ok(())
+    }
+
+    /// A statement failed outside a transaction: unknown for a timeout or a lost answer, dirty
+    /// otherwise (earlier statements stay applied).
+    async fn non_transactional_failure(
+        &self,
         name: &str,
         direction: Direction,
-    ) -> Result<(), sea_orm_migration::DbErr> {
-        let conn = manager.get_connection();
-        match direction {
-            Direction::Up => {
-                let record = AppliedMigration {
-                    name: name.to_owned(),
-                    applied_at: unix_now(),
-                };
-                self.ledger.record(conn, &record).await
-            }
-            Direction::Down => self.ledger.remove(conn, name).await,
+        error: DbErr,
+    ) -> Error {
+        if is_unknown_outcome(&error) {
+            return Error::UnknownOutcome {
+                name: name.to_owned(),
+                state: TIMED_OUT.into(),
+                detail: format!(
+                    "{error}; the statement may still be running, so the lock is kept until its lease expires"
+                ),
+            };
+        }
+        if let Err(ledger) = self
+            .record_failure(name, direction, &error.to_string(), false)
+            .await
+        {
+            return ledger;
+        }
+        Error::MigrationDirty {
+            name: name.to_owned(),
+            direction,
+            source: error,
         }
     }
-}
 
-async fn run_direction(
-    migration: &dyn MigrationTrait,
-    manager: &SchemaManager<'_>,
-    direction: Direction,
-) -> Result<(), sea_orm_migration::DbErr> {
-    match direction {
-        Direction::Up => migration.up(manager).await,
-        Direction::Down => migration.down(manager).await,
+    async fn record_failure(
+        &self,
+        name: &str,
+        direction: Direction,
+        message: &str,
+        rolled_back: bool,
+    ) -> Result<()> {
+        let message = message.to_owned();
+        let transition = match direction {
+            Direction::Up => Transition::Fail {
+                error: message,
+                rolled_back,
+            },
+            Direction::Down => Transition::RevertFail {
+                error: message,
+                rolled_back,
+            },
+        };
+        self.ledger.write(&self.conn(), name, &transition).await
     }
 }
 
-/// Whether DDL statements can be rolled back on `backend`. MySQL commits implicitly at each DDL.
-fn transactional_ddl(backend: DbBackend) -> bool {
-    !matches!(backend, DbBackend::MySql)
+/// The `state` of an [`Error::UnknownOutcome`] whose statement may still be running.
+const TIMED_OUT: &str = "in_progress (statement timed out)";
+
+fn out_of_step(name: &str, direction: Direction, error: Error) -> Error {
+    match error {
+        Error::Ledger { source, .. } => Error::LedgerOutOfStep {
+            name: name.to_owned(),
+            direction,
+            source,
+        },
+        other => other,
+    }
+}
+
+/// A Data API statement timeout, or a call that got no answer: the statement may have run.
+fn is_unknown_outcome(error: &DbErr) -> bool {
+    if data_api::api_error(error).is_some_and(|api| api.is("StatementTimeoutException")) {
+        return true;
+    }
+    matches!(
+        error,
+        DbErr::Exec(RuntimeErr::Internal(message)) | DbErr::Query(RuntimeErr::Internal(message))
+            if message.contains("the outcome is unknown")
+    )
+}
+
+fn status_of(entry: &LedgerEntry) -> Status {
+    match entry.state {
+        EntryState::Applied | EntryState::Baselined => Status::Applied {
+            applied_at: entry.applied_at(),
+        },
+        EntryState::Reverted => Status::Pending,
+        EntryState::InProgress => Status::InProgress { reverting: false },
+        EntryState::Reverting => Status::InProgress { reverting: true },
+        EntryState::Failed => Status::Failed {
+            rolled_back: entry.rolled_back == Some(true),
+        },
+    }
 }
 
 fn limit(steps: Option<u32>) -> usize {
     steps.map_or(usize::MAX, |n| n as usize)
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+fn format_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || ms.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
+}
+
+/// Drops every table in the connection's database (schema on PostgreSQL), retrying tables whose
+/// foreign keys block them until a round makes no progress. Returns the names dropped.
+async fn drop_all_tables(db: &DatabaseConnection) -> Result<Vec<String>> {
+    let backend = db.get_database_backend();
+    let list = match backend {
+        DbBackend::MySql => {
+            "SELECT table_name AS name FROM information_schema.tables \
+             WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+        }
+        DbBackend::Postgres => {
+            "SELECT tablename::text AS name FROM pg_tables WHERE schemaname = current_schema()"
+        }
+        DbBackend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        }
+    };
+    let rows = db.query_all(Statement::from_string(backend, list)).await?;
+    let mut tables = rows
+        .iter()
+        .map(|row| row.try_get::<String>("", "name"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let quote = |name: &str| match backend {
+        DbBackend::MySql => format!("`{}`", name.replace('`', "``")),
+        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    };
+    let cascade = if backend == DbBackend::Postgres {
+        " CASCADE"
+    } else {
+        ""
+    };
+    let mut dropped = Vec::new();
+    while !tables.is_empty() {
+        let before = tables.len();
+        let mut blocked = Vec::new();
+        let mut last_error = None;
+        for table in tables {
+            let sql = format!("DROP TABLE IF EXISTS {}{cascade}", quote(&table));
+            match db.execute_unprepared(&sql).await {
+                Ok(_) => {
+                    tracing::info!(%table, "dropped");
+                    dropped.push(table);
+                }
+                Err(error) => {
+                    last_error = Some(error);
+                    blocked.push(table);
+                }
+            }
+        }
+        if blocked.len() == before
+            && let Some(error) = last_error
+        {
+            // No progress: a dependency this loop cannot resolve.
+            return Err(Error::Database(error));
+        }
+        tables = blocked;
+    }
+    Ok(dropped)
 }

@@ -36,8 +36,9 @@ fn up_status_down_round_trip_on_sqlite() {
     );
     let url = Some(url.as_str());
 
+    // Pending migrations make `status` exit 3 (sea-orm-cli reports any non-zero exit as a failure).
     let status = migration(&["status"], url);
-    assert!(status.status.success(), "{}", stderr(&status));
+    assert_eq!(status.status.code(), Some(3), "{}", stderr(&status));
     let text = stdout(&status);
     assert!(text.starts_with("Migration"), "{text}");
     assert!(text.contains(&format!("{CREATE}  pending")), "{text}");
@@ -60,7 +61,9 @@ fn up_status_down_round_trip_on_sqlite() {
     assert!(up.status.success());
     assert_eq!(stdout(&up), "Applied no migrations: nothing to do\n");
 
-    let text = stdout(&migration(&["status"], url));
+    let status = migration(&["status"], url);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let text = stdout(&status);
     assert!(text.contains(&format!("{CREATE}  applied ")), "{text}");
     assert!(
         text.contains(&format!("{SEED}          applied ")),
@@ -108,7 +111,7 @@ fn failures_exit_non_zero_with_a_message() {
     );
 
     // Subcommands this binary does not offer are usage errors (exit 2), like any clap program.
-    for args in [&["fresh"][..], &["up", "-n", "x"], &[]] {
+    for args in [&["sideways"][..], &["up", "-n", "x"], &[]] {
         let output = migration(args, Some("sqlite::memory:"));
         assert_eq!(
             output.status.code(),
@@ -174,4 +177,93 @@ fn lib_rs_survives_sea_orm_cli_migrate_generate() {
         lib,
         "only the new module and list entry may change"
     );
+}
+
+#[test]
+fn destructive_commands_need_confirmation_and_clear_the_ledger() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("fresh.sqlite3").display()
+    );
+    let url = Some(url.as_str());
+    assert!(migration(&["up"], url).status.success());
+    for sub in ["fresh", "refresh", "reset"] {
+        let refused = migration(&[sub], url);
+        assert_eq!(refused.status.code(), Some(1), "{sub}");
+        assert!(
+            stderr(&refused).contains("--yes"),
+            "{sub}: {}",
+            stderr(&refused)
+        );
+    }
+    // Nothing was touched by the refusals.
+    assert_eq!(migration(&["status"], url).status.code(), Some(0));
+
+    let reset = migration(&["reset", "--yes"], url);
+    assert!(reset.status.success(), "{}", stderr(&reset));
+    assert_eq!(
+        stdout(&reset),
+        format!("Reverted {SEED}\nReverted {CREATE}\nLedger cleared\n")
+    );
+    assert_eq!(migration(&["status"], url).status.code(), Some(3));
+
+    let fresh = migration(&["fresh", "--yes"], url);
+    assert!(fresh.status.success(), "{}", stderr(&fresh));
+    assert!(
+        stdout(&fresh).contains(&format!("Applied {SEED}")),
+        "{}",
+        stdout(&fresh)
+    );
+    let refresh = migration(&["refresh", "--yes"], url);
+    assert!(refresh.status.success(), "{}", stderr(&refresh));
+    assert_eq!(
+        stdout(&refresh),
+        format!("Reverted {SEED}\nReverted {CREATE}\nApplied {CREATE}\nApplied {SEED}\n")
+    );
+    let json = migration(&["status", "--json"], url);
+    assert_eq!(json.status.code(), Some(0));
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(value["clean"], true, "{value}");
+    assert_eq!(value["migrations"][0]["status"], "applied");
+}
+
+#[test]
+fn repair_and_unlock_explain_what_the_sql_ledger_cannot_do() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("repair.sqlite3").display()
+    );
+    let url = Some(url.as_str());
+    let unlock = migration(&["unlock", "--force", "--fence", "1"], url);
+    assert_eq!(unlock.status.code(), Some(1));
+    assert!(
+        stderr(&unlock).contains("has no lock"),
+        "{}",
+        stderr(&unlock)
+    );
+
+    let unknown = migration(&["repair", "mark-applied", "m20000101_000000_nope"], url);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("is not a migration of this binary"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    // baseline records without running: the users table is not created.
+    let baseline = migration(&["baseline", "--to", CREATE], url);
+    assert!(baseline.status.success(), "{}", stderr(&baseline));
+    assert_eq!(stdout(&baseline), format!("Baselined {CREATE}\n"));
+    let up = migration(&["up"], url);
+    assert_eq!(
+        up.status.code(),
+        Some(1),
+        "seed needs the table baseline skipped"
+    );
+    let forget = migration(&["repair", "forget", CREATE], url);
+    assert!(forget.status.success(), "{}", stderr(&forget));
+    let up = migration(&["up"], url);
+    assert!(up.status.success(), "{}", stderr(&up));
 }

@@ -1,0 +1,164 @@
+// The deployment's settings, read once from CDK context (`cdk.json`, `-c key=value`) and validated.
+//
+// Every key is optional; the defaults are the article's setup on today's AWS: Aurora MySQL, Serverless
+// v2 scaling from 0 (auto-pause) to 16 ACU, stage `dev`. Values given with `-c` arrive as strings, values
+// from `cdk.json` or tests as JSON: both are accepted, anything else is refused with a message naming
+// the key.
+
+/** The two engines the Data API serves and the Rust side (`DATABASE_ENGINE`) understands. */
+export type Engine = 'mysql' | 'postgres';
+
+export interface StackConfig {
+  /** Deployment stage: names the stack (`UsersService-<stage>`) and the API Gateway stage. */
+  readonly stage: string;
+  readonly engine: Engine;
+  /**
+   * Full engine version, e.g. `8.0.mysql_aurora.3.10.3` or `16.13`. Aurora MySQL must be 3.08 or newer
+   * and Aurora PostgreSQL 16.3 or newer: the first releases that scale to 0 ACU.
+   */
+  readonly engineVersion: string;
+  /** Serverless v2 minimum capacity in ACU; 0 lets the cluster pause when idle. */
+  readonly minCapacity: number;
+  /** Serverless v2 maximum capacity in ACU. */
+  readonly maxCapacity: number;
+  /** Deletion protection on the cluster and the ledger table. */
+  readonly deletionProtection: boolean;
+  /** Automated backup retention of the cluster, in days (1 to 35). */
+  readonly backupRetentionDays: number;
+  /** `RUST_LOG` of both functions. */
+  readonly rustLog: string;
+}
+
+/** The context keys this app reads; anything else in `-c` is left to the CDK. */
+export const CONTEXT_KEYS = [
+  'stage',
+  'engine',
+  'engineVersion',
+  'minCapacity',
+  'maxCapacity',
+  'deletionProtection',
+  'backupRetentionDays',
+  'rustLog',
+] as const;
+
+export const DEFAULT_ENGINE_VERSION: Record<Engine, string> = {
+  mysql: '8.0.mysql_aurora.3.10.3',
+  postgres: '16.13',
+};
+
+/** Stages that get production defaults: deletion protection on, 14 days of backups. */
+const PRODUCTION_STAGES = new Set(['prod', 'production']);
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(`invalid CDK context: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the settings through `get` (the app's `node.tryGetContext`, or a map in tests). */
+export function readConfig(get: (key: string) => unknown): StackConfig {
+  const stage = readString(get, 'stage') ?? 'dev';
+  if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage)) {
+    throw new ConfigError(
+      `stage must be 1-20 characters of a-z, 0-9 and '-', starting with a letter (got ${JSON.stringify(stage)})`,
+    );
+  }
+  const production = PRODUCTION_STAGES.has(stage);
+
+  const engineText = readString(get, 'engine') ?? 'mysql';
+  if (engineText !== 'mysql' && engineText !== 'postgres') {
+    throw new ConfigError(`engine must be "mysql" or "postgres" (got ${JSON.stringify(engineText)})`);
+  }
+  const engine: Engine = engineText;
+
+  const engineVersion = readString(get, 'engineVersion') ?? DEFAULT_ENGINE_VERSION[engine];
+  checkEngineVersion(engine, engineVersion);
+
+  const minCapacity = readNumber(get, 'minCapacity') ?? 0;
+  const maxCapacity = readNumber(get, 'maxCapacity') ?? 16;
+  checkCapacity('minCapacity', minCapacity, 0);
+  checkCapacity('maxCapacity', maxCapacity, 1);
+  if (minCapacity > maxCapacity) {
+    throw new ConfigError(`minCapacity (${minCapacity}) must not exceed maxCapacity (${maxCapacity})`);
+  }
+
+  const deletionProtection = readBoolean(get, 'deletionProtection') ?? production;
+
+  const backupRetentionDays = readNumber(get, 'backupRetentionDays') ?? (production ? 14 : 1);
+  if (!Number.isInteger(backupRetentionDays) || backupRetentionDays < 1 || backupRetentionDays > 35) {
+    throw new ConfigError(`backupRetentionDays must be a whole number from 1 to 35 (got ${backupRetentionDays})`);
+  }
+
+  const rustLog = readString(get, 'rustLog') ?? 'info';
+  if (rustLog.trim() === '') {
+    throw new ConfigError('rustLog must not be empty');
+  }
+
+  return {
+    stage,
+    engine,
+    engineVersion,
+    minCapacity,
+    maxCapacity,
+    deletionProtection,
+    backupRetentionDays,
+    rustLog,
+  };
+}
+
+/** The stack's name for a stage. */
+export function stackName(config: StackConfig): string {
+  return `UsersService-${config.stage}`;
+}
+
+function checkEngineVersion(engine: Engine, version: string): void {
+  if (engine === 'mysql') {
+    const match = /^8\.0\.mysql_aurora\.3\.(\d{2})\.(\d+)$/.exec(version);
+    if (!match || Number(match[1]) < 8) {
+      throw new ConfigError(
+        `engineVersion for mysql must be Aurora MySQL 3.08 or newer, like "8.0.mysql_aurora.3.08.0" (got ${JSON.stringify(version)})`,
+      );
+    }
+  } else {
+    const match = /^16\.(\d+)$/.exec(version);
+    if (!match || Number(match[1]) < 3) {
+      throw new ConfigError(
+        `engineVersion for postgres must be Aurora PostgreSQL 16.3 or newer, like "16.13" (got ${JSON.stringify(version)})`,
+      );
+    }
+  }
+}
+
+// Aurora Serverless v2 scales in steps of 0.5 ACU, from 0 to 256.
+function checkCapacity(key: string, value: number, least: number): void {
+  if (!Number.isFinite(value) || value < least || value > 256 || value * 2 !== Math.round(value * 2)) {
+    throw new ConfigError(`${key} must be a multiple of 0.5 from ${least} to 256 ACU (got ${value})`);
+  }
+}
+
+function readString(get: (key: string) => unknown, key: string): string | undefined {
+  const value = get(key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') {
+    throw new ConfigError(`${key} must be a string (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+function readNumber(get: (key: string) => unknown, key: string): number | undefined {
+  const value = get(key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+  throw new ConfigError(`${key} must be a number (got ${JSON.stringify(value)})`);
+}
+
+function readBoolean(get: (key: string) => unknown, key: string): boolean | undefined {
+  const value = get(key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'boolean') return value;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new ConfigError(`${key} must be true or false (got ${JSON.stringify(value)})`);
+}

@@ -1,0 +1,236 @@
+// The whole users service on AWS: Aurora Serverless v2 with the Data API, the DynamoDB migrations
+// ledger, the two Rust Lambdas (built by cargo-lambda), the REST API, and a deploy-time trigger that
+// applies pending migrations after the cluster is up and before the API stage exists.
+
+import * as path from 'node:path';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as triggers from 'aws-cdk-lib/triggers';
+import { RustFunction } from 'cargo-lambda-cdk';
+import type { Construct } from 'constructs';
+import type { Engine, StackConfig } from './config';
+
+/** The Cargo workspace root (this file is `infra/lib/users-service-stack.ts`). */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/** The database every function talks to; the cluster creates it. */
+export const DATABASE_NAME = 'my_database';
+
+/** The article's timeouts. */
+export const API_TIMEOUT = Duration.seconds(30);
+export const MIGRATION_TIMEOUT = Duration.seconds(180);
+
+/**
+ * The API's routes: the article's two plus the resource routes. One function serves them all (one axum
+ * router), each route an explicit API Gateway method so unknown paths never reach the function.
+ */
+export const API_ROUTES: ReadonlyArray<{ readonly method: string; readonly path: string }> = [
+  { method: 'POST', path: '/add-user' },
+  { method: 'GET', path: '/get-users' },
+  { method: 'POST', path: '/users' },
+  { method: 'GET', path: '/users' },
+  { method: 'GET', path: '/users/{id}' },
+  { method: 'GET', path: '/health' },
+  { method: 'GET', path: '/openapi.json' },
+];
+
+/**
+ * What the migration function does with the ledger table (ledger rows and the lock item): read the
+ * lock, query the ledger, take/renew/release the lease, and write rows in `TransactWriteItems`
+ * (a ConditionCheck on the lock item plus a Put/Update/Delete of the row; IAM authorises each part by
+ * its item action). Nothing else: no scans, no batch writes, no table management.
+ */
+export const LEDGER_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:ConditionCheckItem',
+];
+
+export interface UsersServiceStackProps extends StackProps {
+  readonly config: StackConfig;
+}
+
+export class UsersServiceStack extends Stack {
+  readonly cluster: rds.DatabaseCluster;
+  readonly ledgerTable: dynamodb.Table;
+  readonly apiFunction: lambda.Function;
+  readonly migrationFunction: lambda.Function;
+  readonly api: apigateway.RestApi;
+  readonly migrationTrigger: triggers.Trigger;
+
+  constructor(scope: Construct, id: string, props: UsersServiceStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const production = config.deletionProtection;
+
+    // The cluster lives in isolated subnets: nothing connects to it over the network, every function
+    // goes through the Data API over HTTPS, so there is no NAT gateway and no Lambda in the VPC.
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'database', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
+    });
+
+    this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      engine: clusterEngine(config.engine, config.engineVersion),
+      credentials: rds.Credentials.fromGeneratedSecret(config.engine === 'postgres' ? 'postgres' : 'admin'),
+      defaultDatabaseName: DATABASE_NAME,
+      writer: rds.ClusterInstance.serverlessV2('Writer', { autoMinorVersionUpgrade: true }),
+      serverlessV2MinCapacity: config.minCapacity,
+      serverlessV2MaxCapacity: config.maxCapacity,
+      enableDataApi: true,
+      storageEncrypted: true,
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      deletionProtection: config.deletionProtection,
+      backup: { retention: Duration.days(config.backupRetentionDays) },
+      removalPolicy: production ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+    });
+    const secret = this.cluster.secret;
+    if (!secret) throw new Error('the cluster has no generated credentials secret');
+
+    // The migrations ledger and its lock item (see migration/src/ledger): string PK/SK, on demand.
+    this.ledgerTable = new dynamodb.Table(this, 'MigrationsTable', {
+      partitionKey: { name: 'PK', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'SK', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: config.deletionProtection,
+      removalPolicy: production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    const databaseEnvironment = {
+      CLUSTER_ARN: this.cluster.clusterArn,
+      SECRET_ARN: secret.secretArn,
+      DATABASE_NAME,
+      DATABASE_ENGINE: config.engine,
+      RUST_LOG: config.rustLog,
+    };
+
+    this.apiFunction = this.rustFunction('UsersApi', {
+      manifest: 'api/Cargo.toml',
+      binaryName: 'api',
+      timeout: API_TIMEOUT,
+      memorySize: 256,
+      description: 'The users REST API (one axum router behind API Gateway)',
+      environment: {
+        ...databaseEnvironment,
+        // Behind a REST API the path arrives with the stage prefix (/dev/add-user) unless told otherwise.
+        AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH: 'true',
+      },
+    });
+    this.cluster.grantDataApiAccess(this.apiFunction);
+
+    this.migrationFunction = this.rustFunction('RunMigrations', {
+      manifest: 'migration/Cargo.toml',
+      binaryName: 'run-migrations',
+      timeout: MIGRATION_TIMEOUT,
+      memorySize: 256,
+      description: 'Applies pending SeaORM migrations through the Data API (DynamoDB ledger and lock)',
+      environment: { ...databaseEnvironment, DYNAMODB_TABLE_NAME: this.ledgerTable.tableName },
+    });
+    this.cluster.grantDataApiAccess(this.migrationFunction);
+    this.migrationFunction.addToRolePolicy(
+      new iam.PolicyStatement({ actions: LEDGER_ACTIONS, resources: [this.ledgerTable.tableArn] }),
+    );
+
+    this.api = new apigateway.RestApi(this, 'UsersRestApi', {
+      restApiName: `users-service-${config.stage}`,
+      description: 'The users service (SeaORM on Aurora Serverless through the Data API)',
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      cloudWatchRole: false,
+      deployOptions: { stageName: config.stage, throttlingRateLimit: 50, throttlingBurstLimit: 100 },
+    });
+    // The RestApi adds an output with a generated name; ApiUrl below is the one to read.
+    this.api.node.tryRemoveChild('Endpoint');
+    const integration = new apigateway.LambdaIntegration(this.apiFunction, { allowTestInvoke: false });
+    for (const route of API_ROUTES) {
+      this.api.root.resourceForPath(route.path).addMethod(route.method, integration);
+    }
+
+    // `cdk deploy` applies pending migrations once the cluster (and its writer) and the ledger exist, and
+    // before the API stage is created or updated. RequestResponse makes the trigger wait for the
+    // function's answer: a failed invocation (a migration that fails) fails the custom resource, and so
+    // the deployment, which CloudFormation then rolls back. The trigger runs again whenever the function
+    // changes, which is whenever a migration is added (they are compiled into the binary).
+    this.migrationTrigger = new triggers.Trigger(this, 'MigrateOnDeploy', {
+      handler: this.migrationFunction,
+      invocationType: triggers.InvocationType.REQUEST_RESPONSE,
+      timeout: MIGRATION_TIMEOUT.plus(Duration.seconds(60)),
+      executeOnHandlerChange: true,
+      executeAfter: [this.cluster, this.ledgerTable],
+      executeBefore: [this.api.latestDeployment!, this.api.deploymentStage],
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the users API (stage included)' });
+    new CfnOutput(this, 'ClusterArn', { value: this.cluster.clusterArn, description: 'CLUSTER_ARN' });
+    new CfnOutput(this, 'SecretArn', { value: secret.secretArn, description: 'SECRET_ARN' });
+    new CfnOutput(this, 'LedgerTableName', {
+      value: this.ledgerTable.tableName,
+      description: 'DYNAMODB_TABLE_NAME (migrations ledger and lock)',
+    });
+    new CfnOutput(this, 'MigrationFunctionName', {
+      value: this.migrationFunction.functionName,
+      description: 'Invoke to apply pending migrations by hand',
+    });
+    new CfnOutput(this, 'DatabaseEngine', { value: `${config.engine} ${config.engineVersion}` });
+  }
+
+  /**
+   * A Rust binary of the workspace as an arm64 Lambda on provided.al2023, with its own role and log
+   * group: the role can write to that log group and nothing else until grants are added.
+   */
+  private rustFunction(
+    id: string,
+    props: {
+      manifest: string;
+      binaryName: string;
+      timeout: Duration;
+      memorySize: number;
+      description: string;
+      environment: Record<string, string>;
+    },
+  ): lambda.Function {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${id}`,
+    });
+    logGroup.grantWrite(role);
+    const fn = new RustFunction(this, `${id}Function`, {
+      manifestPath: path.join(REPO_ROOT, props.manifest),
+      binaryName: props.binaryName,
+      runtime: 'provided.al2023',
+      architecture: lambda.Architecture.ARM_64,
+      timeout: props.timeout,
+      memorySize: props.memorySize,
+      description: props.description,
+      environment: props.environment,
+      role,
+      logGroup,
+    });
+    return fn;
+  }
+}
+
+function clusterEngine(engine: Engine, version: string): rds.IClusterEngine {
+  if (engine === 'mysql') {
+    // "8.0.mysql_aurora.3.10.3" → major "8.0"
+    return rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.of(version, '8.0') });
+  }
+  return rds.DatabaseClusterEngine.auroraPostgres({
+    version: rds.AuroraPostgresEngineVersion.of(version, '16'),
+  });
+}

@@ -1,0 +1,121 @@
+//! The run-migrations Lambda (the article's `runMigrations`): applies pending migrations and
+//! returns a JSON summary.
+//!
+//! The binary `run-migrations` reads its configuration once (`CLUSTER_ARN`, `SECRET_ARN`,
+//! `DATABASE_NAME`, `DATABASE_ENGINE` for the Data API target; `DYNAMODB_TABLE_NAME` for the
+//! ledger), then calls [`handle`] for each invocation with the invocation's request id, function
+//! name and deadline. Safe when invoked twice at once (a Lambda retry, a CloudFormation re-send):
+//! the ledger's lock admits one runner, the other waits and then finds nothing left to do.
+//!
+//! - The runner id recorded in the lock and the ledger is `lambda:<function>:<request id>`.
+//! - The invocation's deadline is the run's deadline: a migration that may not finish (its recorded
+//!   duration, or the default estimate, plus a 45 s margin) is not started; the summary then says
+//!   `incomplete` and lists what is still pending (invoke again).
+//! - A failed migration, a lock that stays held, or an unknown outcome returns `Err`, so the
+//!   invocation fails (and a CloudFormation custom resource reports the failure).
+//! - A CloudFormation custom-resource `Delete` event (`"RequestType": "Delete"`) runs nothing.
+
+use std::time::{Instant, SystemTime};
+
+use crate::error::Result;
+use crate::ledger::{DynamoLedger, Ledger};
+use crate::runner::{RunOptions, Runner, Target};
+
+/// What the handler knows about one invocation.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    /// The Lambda request id.
+    pub request_id: String,
+    /// The function's name.
+    pub function_name: String,
+    /// When Lambda stops the invocation.
+    pub deadline: Option<SystemTime>,
+}
+
+impl Invocation {
+    /// `lambda:<function>:<request id>`.
+    pub fn runner_id(&self) -> String {
+        format!("lambda:{}:{}", self.function_name, self.request_id)
+    }
+
+    /// The deadline on the monotonic clock.
+    pub fn deadline_instant(&self) -> Option<Instant> {
+        let deadline = self.deadline?;
+        let left = deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        Some(Instant::now() + left)
+    }
+}
+
+/// The JSON the Lambda returns.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// `ok` (nothing pending), `incomplete` (the deadline or `-n` left some pending), `skipped`
+    /// (a CloudFormation `Delete`).
+    pub status: &'static str,
+    /// Applied by this invocation, in order.
+    pub applied: Vec<String>,
+    /// Still pending.
+    pub pending: Vec<String>,
+    /// Whether the deadline stopped the run.
+    pub deadline_reached: bool,
+    /// This invocation's runner id.
+    pub runner_id: String,
+    /// Where the ledger lives.
+    pub ledger: String,
+}
+
+/// The ledger and target built once per Lambda container.
+#[derive(Debug)]
+pub struct Setup {
+    /// The database.
+    pub target: Target,
+    /// The DynamoDB ledger; each invocation gets its own runner id on this table and client.
+    pub ledger: DynamoLedger,
+    /// Options applied to every run (the deadline is set per invocation).
+    pub options: RunOptions,
+}
+
+/// Handles one invocation: applies every pending migration that fits before the deadline.
+///
+/// # Errors
+/// Whatever [`Runner::up_report`] reports: a failed migration, the lock held past the wait, an
+/// unknown outcome, drift, a lost lease.
+pub async fn handle(
+    setup: &Setup,
+    event: &serde_json::Value,
+    invocation: &Invocation,
+) -> Result<Summary> {
+    let runner_id = invocation.runner_id();
+    let ledger = setup.ledger.for_runner(&runner_id);
+    let describe = ledger.describe();
+    if event.get("RequestType").and_then(|v| v.as_str()) == Some("Delete") {
+        tracing::info!("CloudFormation Delete: nothing to migrate");
+        return Ok(Summary {
+            status: "skipped",
+            applied: Vec::new(),
+            pending: Vec::new(),
+            deadline_reached: false,
+            runner_id,
+            ledger: describe,
+        });
+    }
+    let mut options = setup.options.clone();
+    options.deadline = invocation.deadline_instant();
+    let runner = Runner::new::<crate::Migrator>(setup.target.clone(), ledger).with_options(options);
+    let report = runner.up_report(None).await?;
+    tracing::info!(applied = ?report.applied, pending = ?report.pending, "run-migrations done");
+    Ok(Summary {
+        status: if report.pending.is_empty() {
+            "ok"
+        } else {
+            "incomplete"
+        },
+        applied: report.applied,
+        pending: report.pending,
+        deadline_reached: report.deadline_reached,
+        runner_id,
+        ledger: describe,
+    })
+}
