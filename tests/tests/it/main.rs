@@ -5,6 +5,7 @@ mod api;
 mod api_resources;
 mod data_api;
 mod differential;
+mod load_tool;
 mod migrations;
 
 /// Instantiates each `async fn scenario(Backend)` on the Data API's engines, MariaDB and PostgreSQL.
