@@ -7,6 +7,7 @@ mod data_api;
 mod differential;
 mod load_tool;
 mod migrations;
+mod parity;
 
 /// Instantiates each `async fn scenario(Backend)` on the Data API's engines, MariaDB and PostgreSQL.
 macro_rules! on_data_api_engines {
