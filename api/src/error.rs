@@ -27,6 +27,10 @@ pub enum Error {
     #[error(transparent)]
     Migration(#[from] migration::Error),
 
+    /// Setting up the embedded database (its journal mode) failed.
+    #[error("cannot set up the embedded database")]
+    Database(#[source] sea_orm::DbErr),
+
     /// Serving HTTP failed (binding or accepting).
     #[error("serving HTTP failed")]
     Serve(#[source] std::io::Error),
