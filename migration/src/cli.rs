@@ -272,6 +272,42 @@ impl Cli {
     }
 }
 
+/// The `migration` binary's `main`: parses the command line, logs to stderr, runs the command and
+/// maps the outcome to the exit code (0 done, 1 failure, 2 usage, 3 `status` needs attention).
+/// Public so test harnesses can run the exact binary logic in a child process of their own.
+pub async fn main() -> std::process::ExitCode {
+    let args = Cli::parse();
+    init_tracing(args.verbose);
+    let outcome = match args.config() {
+        Ok(config) => run(&args.command, &config, &mut std::io::stdout().lock()).await,
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(Outcome::Done) => std::process::ExitCode::SUCCESS,
+        Ok(Outcome::NeedsAttention) => std::process::ExitCode::from(3),
+        Err(error) => {
+            tracing::error!("{:#}", anyhow::Error::from(error));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr (stdout carries the command's report). `RUST_LOG` wins over `-v`.
+fn init_tracing(verbose: bool) {
+    let default = if verbose {
+        "info,migration=debug"
+    } else {
+        "info"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
 /// How a command ended, for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

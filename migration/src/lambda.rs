@@ -119,3 +119,44 @@ pub async fn handle(
         ledger: describe,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn runner_id_and_deadline_come_from_the_invocation() {
+        let invocation = Invocation {
+            request_id: "req-1".into(),
+            function_name: "run-migrations".into(),
+            deadline: Some(SystemTime::now() + Duration::from_secs(100)),
+        };
+        assert_eq!(invocation.runner_id(), "lambda:run-migrations:req-1");
+        let left = invocation
+            .deadline_instant()
+            .expect("a deadline")
+            .saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_secs(98) && left <= Duration::from_secs(100),
+            "{left:?}"
+        );
+        let past = Invocation {
+            deadline: Some(SystemTime::now() - Duration::from_secs(5)),
+            ..invocation.clone()
+        };
+        let left = past
+            .deadline_instant()
+            .expect("a deadline")
+            .saturating_duration_since(Instant::now());
+        assert!(
+            left < Duration::from_millis(100),
+            "a past deadline is now: {left:?}"
+        );
+        let none = Invocation {
+            deadline: None,
+            ..invocation
+        };
+        assert_eq!(none.deadline_instant(), None);
+    }
+}

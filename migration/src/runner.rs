@@ -523,9 +523,10 @@ impl<L: Ledger> Runner<L> {
     }
 
     /// Releases the lock, unless the outcome of a statement is unknown (it may still be running):
-    /// then the lease is left to expire.
+    /// then the lease is left to expire. A failed release is returned only when the command itself
+    /// succeeded (otherwise it is logged, and the command's error wins).
     async fn release<T>(&self, result: &Result<T>) -> Result<()> {
-        match result {
+        let released = match result {
             Err(Error::UnknownOutcome { state, .. }) if state == TIMED_OUT => {
                 self.ledger.abandon().await;
                 Ok(())
@@ -535,6 +536,13 @@ impl<L: Ledger> Runner<L> {
                 Ok(())
             }
             _ => self.ledger.unlock().await,
+        };
+        match (released, result) {
+            (Err(error), Err(_)) => {
+                tracing::warn!(%error, "releasing the migration lock failed; its lease will expire");
+                Ok(())
+            }
+            (released, _) => released,
         }
     }
 

@@ -18,6 +18,8 @@
     reason = "cleanup failures in Drop can only be reported on stderr"
 )]
 
+pub mod moto;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Once;

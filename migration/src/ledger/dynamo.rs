@@ -142,6 +142,7 @@ pub struct DynamoLedger {
     config: LockConfig,
     calls: Arc<AtomicU64>,
     held: Mutex<Option<Held>>,
+    page_size: Option<i32>,
 }
 
 impl DynamoLedger {
@@ -155,6 +156,7 @@ impl DynamoLedger {
             config: LockConfig::default(),
             calls: Arc::new(AtomicU64::new(0)),
             held: Mutex::new(None),
+            page_size: None,
         }
     }
 
@@ -174,7 +176,15 @@ impl DynamoLedger {
             config: self.config,
             calls: Arc::new(AtomicU64::new(0)),
             held: Mutex::new(None),
+            page_size: self.page_size,
         }
+    }
+
+    /// Caps the rows per `Query` page (DynamoDB's own limit is 1 MB per page); for tests of the
+    /// pagination.
+    pub fn with_page_size(mut self, rows: i32) -> Self {
+        self.page_size = Some(rows);
+        self
     }
 
     /// Sets the runner id recorded in the lock and in rows (e.g. `lambda:<fn>:<request id>`).
@@ -777,6 +787,16 @@ impl DynamoLedger {
     }
 }
 
+impl Drop for DynamoLedger {
+    /// A ledger dropped while holding the lock (a panic, a cancelled future) stops heartbeating, so
+    /// the lease expires instead of being extended for the life of the process.
+    fn drop(&mut self) {
+        if let Some(held) = self.held_guard().take() {
+            held.heartbeat.abort();
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Ledger for DynamoLedger {
     fn describe(&self) -> String {
@@ -800,6 +820,7 @@ impl Ledger for DynamoLedger {
                 .expression_attribute_names("#pk", "PK")
                 .expression_attribute_values(":pk", s(MIGRATION_PK))
                 .consistent_read(true)
+                .set_limit(self.page_size)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -865,19 +886,20 @@ impl Ledger for DynamoLedger {
                 if let Some(held) = self.held_guard().as_ref() {
                     held.lease.lost.store(true, Ordering::Relaxed);
                 }
-                let holder = reasons
-                    .first()
-                    .and_then(|r| r.item())
-                    .and_then(lock_info)
-                    .map_or_else(
-                        || "the lock item is gone".to_owned(),
-                        |h| {
-                            format!(
-                                "the lock is now held by `{}` with fence {}",
-                                h.owner, h.fence
-                            )
-                        },
-                    );
+                // The cancellation reason carries the lock item when the service returns it;
+                // otherwise read it (this is the failure path, not the common one).
+                let holder = match reasons.first().and_then(|r| r.item()).and_then(lock_info) {
+                    Some(info) => Some(info),
+                    None => self.read_lock().await.ok().flatten().map(|(info, _)| info),
+                };
+                let holder = match holder {
+                    None => "the lock item is gone".to_owned(),
+                    Some(h) if h.released => format!("the lock (fence {}) was released", h.fence),
+                    Some(h) => format!(
+                        "the lock is now held by `{}` with fence {}",
+                        h.owner, h.fence
+                    ),
+                };
                 return Err(Error::LeaseLost {
                     fence,
                     detail: format!(
@@ -959,7 +981,7 @@ impl Ledger for DynamoLedger {
                     }
                     let remaining = self.config.wait - waited;
                     tokio::time::sleep(jitter(delay).min(remaining)).await;
-                    delay = (delay * 2).min(Duration::from_secs(2));
+                    delay = (delay * 2).min(Duration::from_secs(1));
                 }
             }
         }

@@ -7,6 +7,8 @@ mod data_api;
 mod differential;
 mod load_tool;
 mod migrations;
+mod migrations_dynamo;
+mod migrations_entity;
 mod parity;
 
 /// Instantiates each `async fn scenario(Backend)` on the Data API's engines, MariaDB and PostgreSQL.
