@@ -20,6 +20,10 @@ pub enum Runtime {
 /// Which database the service uses.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Database {
+    /// Aurora through the RDS Data API (`CLUSTER_ARN` and `SECRET_ARN` set; `DATABASE_NAME`,
+    /// `DATABASE_ENGINE`). Migrations are not run or checked at start-up: they are the
+    /// run-migrations function's job, and their ledger lives in DynamoDB.
+    DataApi(data_api::Config),
     /// `DATABASE_URL`: `sqlite:`, `mysql://` or `postgres://`. Migrations are not run at start-up;
     /// pending ones are reported.
     Url(String),
@@ -35,6 +39,8 @@ impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Database::Url(_) => f.write_str("Url(<redacted>)"),
+            // ARNs name resources; they are not credentials.
+            Database::DataApi(config) => f.debug_tuple("DataApi").field(config).finish(),
             Database::Embedded { data_dir } => f
                 .debug_struct("Embedded")
                 .field("data_dir", data_dir)
@@ -50,7 +56,20 @@ pub struct Config {
     pub runtime: Runtime,
     /// The database to use.
     pub database: Database,
+    /// Largest `GET /get-users` answer, in bytes as embedded in a Lambda response
+    /// (`GET_USERS_MAX_BYTES`; on Lambda the default is [`LAMBDA_GET_USERS_MAX_BYTES`], locally
+    /// unlimited). Past it the route answers 500 `response_too_large` naming `GET /users`.
+    pub get_users_max_bytes: Option<usize>,
 }
+
+/// AWS Lambda's limit on a synchronous invocation's response, 6 MB (6,291,456 bytes), less 64 KiB
+/// for the status, headers and envelope around the body.
+pub const LAMBDA_GET_USERS_MAX_BYTES: usize = 6 * 1024 * 1024 - 64 * 1024;
+
+/// How long the Data API adapter keeps retrying while an auto-paused cluster resumes, in the API.
+/// API Gateway gives an integration 29 s and the article's function has 30 s, so the API waits 20 s
+/// (a resume usually takes about 15 s) and otherwise answers 503 with `Retry-After`.
+pub const API_RESUME_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Default listen port, as in the README.
 pub const DEFAULT_PORT: u16 = 3000;
@@ -101,12 +120,20 @@ impl Config {
             }
         };
 
+        let data_api = get("CLUSTER_ARN").is_some() || get("SECRET_ARN").is_some();
         let database = match (get("DATABASE_URL"), &runtime) {
+            _ if data_api => {
+                let mut config = data_api::Config::from_lookup(&lookup)
+                    .map_err(|error| Error::Config(error.to_string()))?;
+                config.retry.resume_budget = API_RESUME_BUDGET;
+                Database::DataApi(config)
+            }
             (Some(url), _) => Database::Url(url.trim().to_owned()),
             (None, Runtime::Lambda) => {
                 return Err(Error::Config(
-                    "DATABASE_URL is required on AWS Lambda: the embedded SQLite default would \
-                     live in the function's temporary storage and lose every write"
+                    "DATABASE_URL, or CLUSTER_ARN and SECRET_ARN, are required on AWS Lambda: the \
+                     embedded SQLite default would live in the function's temporary storage and \
+                     lose every write"
                         .into(),
                 ));
             }
@@ -116,7 +143,21 @@ impl Config {
             },
         };
 
-        Ok(Self { runtime, database })
+        let get_users_max_bytes = match get("GET_USERS_MAX_BYTES") {
+            Some(text) => Some(text.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                Error::Config(format!(
+                    "GET_USERS_MAX_BYTES must be a positive number of bytes, got {text:?}"
+                ))
+            })?),
+            None if runtime == Runtime::Lambda => Some(LAMBDA_GET_USERS_MAX_BYTES),
+            None => None,
+        };
+
+        Ok(Self {
+            runtime,
+            database,
+            get_users_max_bytes,
+        })
     }
 }
 
@@ -197,10 +238,60 @@ mod tests {
                 ],
                 "DATABASE_URL",
             ),
+            (
+                &[("CLUSTER_ARN", "arn:aws:rds:us-east-1:1:cluster:c")],
+                "SECRET_ARN",
+            ),
+            (
+                &[("SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:s")],
+                "CLUSTER_ARN",
+            ),
+            (
+                &[
+                    ("CLUSTER_ARN", "arn:aws:rds:us-east-1:1:cluster:c"),
+                    ("SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:s"),
+                    ("DATABASE_ENGINE", "oracle"),
+                ],
+                "DATABASE_ENGINE",
+            ),
+            (&[("GET_USERS_MAX_BYTES", "0")], "GET_USERS_MAX_BYTES"),
+            (&[("GET_USERS_MAX_BYTES", "lots")], "GET_USERS_MAX_BYTES"),
         ] {
             let error = config(vars).expect_err("must be refused").to_string();
             assert!(error.contains(name), "{vars:?}: {error}");
         }
+    }
+
+    #[test]
+    fn cluster_and_secret_arns_select_the_data_api_over_database_url() {
+        let config = config(&[
+            ("CLUSTER_ARN", "arn:aws:rds:us-east-1:1:cluster:c"),
+            ("SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:s"),
+            ("DATABASE_ENGINE", "postgres"),
+            ("DATABASE_URL", "mysql://root@h/db"),
+        ])
+        .expect("valid");
+        let Database::DataApi(data_api) = config.database else {
+            panic!("expected the Data API, got {:?}", config.database);
+        };
+        assert_eq!(data_api.cluster_arn, "arn:aws:rds:us-east-1:1:cluster:c");
+        assert_eq!(data_api.database, "my_database");
+        assert_eq!(data_api.engine, data_api::Engine::Postgres);
+        assert_eq!(data_api.retry.resume_budget, API_RESUME_BUDGET);
+        assert_eq!(config.get_users_max_bytes, None);
+
+        let lambda = config_of(&[
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("CLUSTER_ARN", "arn:aws:rds:us-east-1:1:cluster:c"),
+            ("SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:s"),
+            ("DATABASE_NAME", "users"),
+        ]);
+        assert!(matches!(&lambda.database, Database::DataApi(c) if c.database == "users"));
+        assert_eq!(lambda.get_users_max_bytes, Some(LAMBDA_GET_USERS_MAX_BYTES));
+    }
+
+    fn config_of(vars: &[(&str, &str)]) -> Config {
+        config(vars).expect("valid")
     }
 
     #[test]

@@ -8,6 +8,10 @@ use migration::{Migrator, Runner, SqlLedger, Status};
 
 /// Connects to the configured database.
 ///
+/// Aurora through the Data API (`CLUSTER_ARN`/`SECRET_ARN`) makes no call at start-up — the cluster
+/// may be paused, and waking it would spend the first request's time; migrations there are the
+/// run-migrations function's job.
+///
 /// The embedded default is created in its data directory and brought up to date (every pending
 /// migration applied, and logged). A `DATABASE_URL` database is left as it is — migrations there are
 /// an explicit step (`cargo run -p migration -- up`) — but pending or unknown migrations are logged as
@@ -18,6 +22,16 @@ use migration::{Migrator, Runner, SqlLedger, Status};
 /// or migrating fails.
 pub async fn open(database: &Database) -> Result<DatabaseConnection, Error> {
     match database {
+        Database::DataApi(config) => {
+            tracing::info!(
+                cluster_arn = %config.cluster_arn,
+                database = %config.database,
+                engine = ?config.engine,
+                "using Aurora through the RDS Data API"
+            );
+            let api = data_api::DataApi::connect(config.clone()).await;
+            api.connection().map_err(Error::Database)
+        }
         Database::Embedded { data_dir } => {
             std::fs::create_dir_all(data_dir).map_err(|source| Error::DataDir {
                 path: data_dir.clone(),
@@ -27,6 +41,12 @@ pub async fn open(database: &Database) -> Result<DatabaseConnection, Error> {
             tracing::info!(path = %path.display(), "using the embedded SQLite database");
             let db =
                 migration::connect(&format!("sqlite://{}?mode=rwc", path.display()), None).await?;
+            // WAL: a commit is one fsync of the log instead of several of the rollback journal,
+            // with the same durability (synchronous stays FULL); readers no longer block the
+            // writer. Persistent in the file.
+            db.execute_unprepared("PRAGMA journal_mode = WAL")
+                .await
+                .map_err(Error::Database)?;
             let runner = Runner::new::<Migrator>(db.clone(), SqlLedger::new(db.clone()));
             let applied = runner.up(None).await?;
             if applied.is_empty() {

@@ -27,10 +27,17 @@ pub enum Error {
     #[error(transparent)]
     Migration(#[from] migration::Error),
 
+    /// Setting up the embedded database (its journal mode) failed.
+    #[error("cannot set up the embedded database")]
+    Database(#[source] sea_orm::DbErr),
+
     /// Serving HTTP failed (binding or accepting).
     #[error("serving HTTP failed")]
     Serve(#[source] std::io::Error),
 }
+
+/// `Retry-After` of a 503: about the time an auto-paused Aurora cluster takes to resume.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 /// An error answered to an HTTP client: a status and `{"error": {"code", "message"}}`.
 ///
@@ -41,6 +48,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    retry_after: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -61,6 +69,32 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 503 with `Retry-After`: the database is unavailable for now (the Data API adapter has used
+    /// its retry budget). `outcome_unknown` when a write may have been applied.
+    pub fn unavailable(kind: data_api::Unavailable) -> Self {
+        let (code, message) = match kind {
+            data_api::Unavailable::NotApplied => (
+                "database_unavailable",
+                "the database is waking up or busy; nothing was changed, try again shortly",
+            ),
+            data_api::Unavailable::OutcomeUnknown => (
+                "outcome_unknown",
+                "the database did not confirm the operation; it may or may not have been \
+                 applied, check before repeating a write",
+            ),
+        };
+        Self {
+            retry_after: Some(RETRY_AFTER_SECONDS),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
         }
     }
 
@@ -105,12 +139,24 @@ impl IntoResponse for ApiError {
                 message: &self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(error: sea_orm::DbErr) -> Self {
-        Self::internal(&error)
+        match data_api::unavailable(&error) {
+            Some(kind) => {
+                tracing::warn!(error = %error, "the Data API is unavailable; answering 503");
+                Self::unavailable(kind)
+            }
+            None => Self::internal(&error),
+        }
     }
 }

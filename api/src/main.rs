@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     let db = api::database::open(&config.database).await?;
-    let app = api::app(api::AppState::new(db));
+    let app = api::app(api::AppState::new(db).with_get_users_max_bytes(config.get_users_max_bytes));
     match config.runtime {
         Runtime::Lambda => {
             tracing::info!("serving through the AWS Lambda runtime API");

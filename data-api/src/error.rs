@@ -184,6 +184,11 @@ impl Error {
                 let message = self.to_string();
                 Ok(ApiError::new(operation, RESPONSE_TOO_LARGE, message))
             }
+            // No answer: typed too, so `unavailable` can tell it from the adapter's own failures.
+            Error::Transport { operation, .. } => {
+                let message = self.to_string();
+                Ok(ApiError::new(operation, NO_ANSWER, message))
+            }
             other => Err(other.to_string()),
         };
         let runtime = match api {
@@ -203,6 +208,39 @@ impl Error {
 
 /// The exception AWS sends for a result over the response size limit.
 const RESPONSE_TOO_LARGE: &str = "UnsupportedResultException";
+
+/// The code a call without an answer (connection failure, client timeout) travels with inside a
+/// `DbErr`; not an AWS exception name.
+pub const NO_ANSWER: &str = "NoAnswer";
+
+/// Why the Data API could not serve a call for now — the answer a service gives as 503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// Nothing ran: the cluster is resuming from auto-pause past the retry budget, or the call
+    /// was throttled past the attempts allowed. Repeating the request later is safe.
+    NotApplied,
+    /// The call may or may not have run: a 5xx answer, no answer at all, or a statement timeout.
+    /// A write may have been applied.
+    OutcomeUnknown,
+}
+
+/// Whether `err` says the Data API was unavailable (after the adapter's own retries), and whether
+/// the call may have run. `None` for SQL errors, bad input and everything else that is final.
+pub fn unavailable(err: &DbErr) -> Option<Unavailable> {
+    let api = api_error(err)?;
+    match api.code.as_str() {
+        "DatabaseResumingException"
+        | "ThrottlingException"
+        | "TooManyRequestsException"
+        | "Throttling" => Some(Unavailable::NotApplied),
+        "InternalServerErrorException"
+        | "ServiceUnavailableError"
+        | "DatabaseUnavailableException"
+        | "StatementTimeoutException"
+        | NO_ANSWER => Some(Unavailable::OutcomeUnknown),
+        _ => None,
+    }
+}
 
 /// Whether `err` is the Data API's 1 MiB response limit (page the query: [`crate::keyset`]).
 pub fn is_response_too_large(err: &DbErr) -> bool {
@@ -242,6 +280,45 @@ pub fn sql_err(err: &DbErr) -> Option<SqlErr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unavailability_is_told_apart_from_final_errors() {
+        let api = |code: &str| {
+            Error::Api(ApiError::new("ExecuteStatement", code, "m")).into_db_err(false)
+        };
+        for (err, expected) in [
+            (
+                api("DatabaseResumingException"),
+                Some(Unavailable::NotApplied),
+            ),
+            (api("ThrottlingException"), Some(Unavailable::NotApplied)),
+            (
+                api("ServiceUnavailableError"),
+                Some(Unavailable::OutcomeUnknown),
+            ),
+            (
+                api("InternalServerErrorException"),
+                Some(Unavailable::OutcomeUnknown),
+            ),
+            (
+                api("StatementTimeoutException"),
+                Some(Unavailable::OutcomeUnknown),
+            ),
+            (
+                Error::Transport {
+                    operation: "ExecuteStatement",
+                    message: "connection reset".into(),
+                }
+                .into_db_err(true),
+                Some(Unavailable::OutcomeUnknown),
+            ),
+            (api("DatabaseErrorException"), None),
+            (api("BadRequestException"), None),
+            (DbErr::RecordNotInserted, None),
+        ] {
+            assert_eq!(unavailable(&err), expected, "{err}");
+        }
+    }
 
     #[test]
     fn sql_state_and_vendor_code_are_parsed_and_classified() {

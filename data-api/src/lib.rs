@@ -94,7 +94,8 @@ use sea_orm::{Database, DatabaseConnection, DbErr, TransactionError};
 
 pub use crate::config::{Config, DEFAULT_DATABASE, Engine, RetryPolicy};
 pub use crate::error::{
-    ApiError, DataApiDatabaseError, Error, api_error, is_response_too_large, sql_err,
+    ApiError, DataApiDatabaseError, Error, NO_ANSWER, Unavailable, api_error,
+    is_response_too_large, sql_err, unavailable,
 };
 pub use crate::sql::TranslateError;
 pub use crate::values::ValueError;

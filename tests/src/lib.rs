@@ -4,7 +4,8 @@
 //!   SQLite file, or a uniquely named database on the local MariaDB or PostgreSQL server, dropped when
 //!   the value is dropped (even when the test panics).
 //! - [`TestApp`]: the users API served in-process on `127.0.0.1:<ephemeral>`, wired the way `main`
-//!   wires it (`api::database::open`, `api::app`, `api::serve`), with typed HTTP helpers.
+//!   wires it (`api::database::open`, `api::app`, `api::serve`), with typed HTTP helpers — on a
+//!   native connection, or in Data API mode through the adapter and a [`TestEmulator`].
 //! - [`TestEmulator`]: the Data API emulator in-process in front of a [`TestDatabase`], and a
 //!   [`data_api::DataApi`] pointed at it through a real `aws-sdk-rdsdata` client.
 //!
@@ -80,6 +81,16 @@ pub fn init_test_logging() {
                 .try_init();
         }
     });
+}
+
+/// What serves the API in a test: a native connection, or the Data API adapter through the
+/// emulator (MariaDB or PostgreSQL behind it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stack {
+    /// `api` on a native SeaORM connection (SQLite: the embedded default).
+    Native(Backend),
+    /// `api` → `data-api` → emulator → the server.
+    DataApi(Backend),
 }
 
 /// A database that exists for one test.
@@ -188,6 +199,31 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Settings of [`TestApp::spawn_data_api_with`].
+#[derive(Debug, Clone)]
+pub struct DataApiOptions {
+    /// The emulator's limits (AWS's by default).
+    pub limits: emulator::Limits,
+    /// The adapter's retries: the API's (a 20 s resume budget) with 10 ms backoff by default.
+    pub retry: data_api::RetryPolicy,
+    /// `GET /get-users` size limit (none by default).
+    pub get_users_max_bytes: Option<usize>,
+}
+
+impl Default for DataApiOptions {
+    fn default() -> Self {
+        Self {
+            limits: emulator::Limits::default(),
+            retry: data_api::RetryPolicy {
+                resume_budget: api::config::API_RESUME_BUDGET,
+                base_delay: std::time::Duration::from_millis(10),
+                ..data_api::RetryPolicy::default()
+            },
+            get_users_max_bytes: None,
+        }
+    }
+}
+
 /// The users API served in-process on an ephemeral loopback port.
 #[derive(Debug)]
 pub struct TestApp {
@@ -201,8 +237,10 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<Result<(), api::Error>>>,
-    // Dropped last: the database outlives the server and connections.
-    database: TestDatabase,
+    backend: Backend,
+    // Dropped last: the database (and the emulator in front of it) outlive the server.
+    emulator: Option<TestEmulator>,
+    database: Option<TestDatabase>,
 }
 
 impl TestApp {
@@ -238,11 +276,51 @@ impl TestApp {
             Backend::Sqlite => service_db.clone(),
             _ => database.connect().await?,
         };
+        let mut app = Self::serve(api::AppState::new(service_db), db, backend).await?;
+        app.database = Some(database);
+        Ok(app)
+    }
+
+    /// The API on `stack`.
+    pub async fn start(stack: Stack) -> Result<Self> {
+        match stack {
+            Stack::Native(backend) => Self::spawn(backend).await,
+            Stack::DataApi(backend) => Self::spawn_data_api(backend).await,
+        }
+    }
+
+    /// The API in Data API mode: `api` → the adapter → a [`TestEmulator`] → a fresh database on
+    /// `backend` (MariaDB or PostgreSQL), migrated first.
+    pub async fn spawn_data_api(backend: Backend) -> Result<Self> {
+        Self::spawn_data_api_with(backend, DataApiOptions::default()).await
+    }
+
+    /// As [`TestApp::spawn_data_api`], with `options`.
+    pub async fn spawn_data_api_with(backend: Backend, options: DataApiOptions) -> Result<Self> {
+        init_test_logging();
+        let emulator = TestEmulator::spawn_with(backend, options.limits).await?;
+        // Migrated natively, as the run-migrations step would have left it.
+        let db = emulator.database.connect().await?;
+        migration::Runner::new::<migration::Migrator>(
+            db.clone(),
+            migration::SqlLedger::new(db.clone()),
+        )
+        .up(None)
+        .await
+        .context("migrating the test database")?;
+        let service_db = emulator.data_api_with(options.retry).connection()?;
+        let state =
+            api::AppState::new(service_db).with_get_users_max_bytes(options.get_users_max_bytes);
+        let mut app = Self::serve(state, db, backend).await?;
+        app.emulator = Some(emulator);
+        Ok(app)
+    }
+
+    async fn serve(state: api::AppState, db: DatabaseConnection, backend: Backend) -> Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
-        let app = api::app(api::AppState::new(service_db));
-        let server = tokio::spawn(api::serve(listener, app, async {
+        let server = tokio::spawn(api::serve(listener, api::app(state), async {
             let _ = rx.await;
         }));
         Ok(Self {
@@ -252,13 +330,57 @@ impl TestApp {
             db,
             shutdown: Some(tx),
             server: Some(server),
-            database,
+            backend,
+            emulator: None,
+            database: None,
         })
     }
 
     /// The backend under test.
     pub fn backend(&self) -> Backend {
-        self.database.backend
+        self.backend
+    }
+
+    /// The emulator in front of the database, in Data API mode.
+    pub fn emulator(&self) -> Option<&TestEmulator> {
+        self.emulator.as_ref()
+    }
+
+    /// `GET path` (e.g. `/users?limit=5`): the status, the headers and the JSON body.
+    pub async fn get(&self, path: &str) -> Result<(u16, reqwest::header::HeaderMap, Value)> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .json()
+            .await
+            .with_context(|| format!("GET {path}: body is not JSON"))?;
+        Ok((status, headers, body))
+    }
+
+    /// `POST path` with a JSON body: the status, the headers and the JSON body.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<(u16, reqwest::header::HeaderMap, Value)> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .json(body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .json()
+            .await
+            .with_context(|| format!("POST {path}: body is not JSON"))?;
+        Ok((status, headers, body))
     }
 
     /// `POST /add-user` with a JSON body.
@@ -277,9 +399,19 @@ impl TestApp {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> Result<reqwest::Response> {
+        self.post_raw("/add-user", content_type, body).await
+    }
+
+    /// `POST path` with raw bytes and an optional content type.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<reqwest::Response> {
         let mut request = self
             .client
-            .post(format!("{}/add-user", self.base_url))
+            .post(format!("{}{path}", self.base_url))
             .body(body);
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
@@ -294,11 +426,16 @@ impl TestApp {
     /// answer. This writes and reads at the same time and keeps whatever arrived before the reset.
     /// Returns the status and the parsed JSON body.
     pub async fn add_user_oversized(&self, body: Vec<u8>) -> Result<(u16, Value)> {
+        self.post_oversized("/add-user", body).await
+    }
+
+    /// As [`TestApp::add_user_oversized`], to `path`.
+    pub async fn post_oversized(&self, path: &str, body: Vec<u8>) -> Result<(u16, Value)> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let stream = tokio::net::TcpStream::connect(self.addr).await?;
         let (mut reader, mut writer) = stream.into_split();
         let head = format!(
-            "POST /add-user HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n",
             self.addr,
             body.len()

@@ -1,16 +1,25 @@
-//! The article's routes: `POST /add-user` and `GET /get-users`.
+//! The users routes: the article's `POST /add-user` and `GET /get-users`, and the resource API
+//! `POST /users`, `GET /users?limit=&cursor=`, `GET /users/{id}`.
 
 use axum::Json;
-use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
-use serde::Serialize;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::NewUser;
+use crate::domain::{MAX_NAME_CHARS, NewUser};
 use crate::error::ApiError;
 use crate::service;
 use crate::state::AppState;
+
+/// `limit` of `GET /users` when none is given.
+pub const DEFAULT_PAGE_LIMIT: u64 = 100;
+/// Largest `limit` of `GET /users`.
+pub const MAX_PAGE_LIMIT: u64 = 1000;
 
 /// `POST /add-user` answer.
 #[derive(Debug, Serialize)]
@@ -28,18 +37,181 @@ pub async fn add_user(
     State(state): State<AppState>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<AddUserResponse>, ApiError> {
-    let Json(body) = body.map_err(rejection)?;
-    let user = NewUser::parse(&body).map_err(ApiError::validation)?;
-    let user_id = service::users::create(state.db(), user).await?;
-    Ok(Json(AddUserResponse { user_id }))
+    let user = new_user(body)?;
+    let user = service::users::create(state.db(), user).await?;
+    Ok(Json(AddUserResponse { user_id: user.id }))
 }
 
-/// `GET /get-users` → 200 `[{"id", "firstName", "lastName"}]`, ordered by id.
+/// `GET /get-users` → 200 `[{"id", "firstName", "lastName"}]`, every user, ordered by id.
+///
+/// Read in keyset pages, so the Data API's 1 MiB response limit never applies to the whole table.
+/// An answer larger than the configured limit (on Lambda, what fits in its 6 MB response) is
+/// refused with 500 `response_too_large`, pointing at `GET /users`.
 #[tracing::instrument(skip_all)]
-pub async fn get_users(
+pub async fn get_users(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let users = service::users::list(state.db()).await?;
+    let body = serde_json::to_vec(&users).map_err(|error| ApiError::internal(&error))?;
+    if let Some(max) = state.get_users_max_bytes() {
+        let size = lambda_embedded_size(&body);
+        if size > max {
+            tracing::warn!(
+                users = users.len(),
+                size,
+                max,
+                "GET /get-users answer over the response limit"
+            );
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "response_too_large",
+                format!(
+                    "the list of {} users takes {size} bytes, over this deployment's \
+                     {max}-byte response limit; read it page by page with GET /users?limit=&cursor=",
+                    users.len()
+                ),
+            ));
+        }
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The size of `body` once embedded as a JSON string in a Lambda proxy response: every `"` and
+/// `\` gains a backslash (the body is JSON, so it holds no raw control characters).
+fn lambda_embedded_size(body: &[u8]) -> usize {
+    body.len() + body.iter().filter(|b| matches!(b, b'"' | b'\\')).count()
+}
+
+/// `POST /users` with `{"firstName", "lastName"}` → 201 with `Location: /users/{id}` and the user.
+#[tracing::instrument(skip_all)]
+pub async fn create_user(
     State(state): State<AppState>,
-) -> Result<Json<Vec<entity::users::Model>>, ApiError> {
-    Ok(Json(service::users::list(state.db()).await?))
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let user = new_user(body)?;
+    let user = service::users::create(state.db(), user).await?;
+    let location = format!("/users/{}", path_segment(&user.id));
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(user),
+    )
+        .into_response())
+}
+
+/// Query of `GET /users`; both optional. Kept as text so errors can name the parameter.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// Page size, 1 to [`MAX_PAGE_LIMIT`] (default [`DEFAULT_PAGE_LIMIT`]).
+    pub limit: Option<String>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of `GET /users`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsersPage {
+    /// Users in id order.
+    pub users: Vec<entity::users::Model>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /users?limit=&cursor=` → 200 `{"users", "nextCursor"}`: keyset pagination by id, with no
+/// gaps or repeats while users are added.
+#[tracing::instrument(skip_all)]
+pub async fn list_users(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<UsersPage>, ApiError> {
+    let Query(query) = query.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            rejection.body_text(),
+        )
+    })?;
+    let limit = match query.limit.as_deref() {
+        None => DEFAULT_PAGE_LIMIT,
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    format!(
+                        "limit must be a whole number from 1 to {MAX_PAGE_LIMIT}, got {text:?}"
+                    ),
+                )
+            })?,
+    };
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    // One row more than asked tells whether another page exists.
+    let mut users = service::users::page(state.db(), after, limit + 1).await?;
+    let more = users.len() as u64 > limit;
+    users.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = more
+        .then(|| users.last().map(|user| URL_SAFE_NO_PAD.encode(&user.id)))
+        .flatten();
+    Ok(Json(UsersPage { users, next_cursor }))
+}
+
+/// `GET /users/{id}` → 200 the user, or 404.
+#[tracing::instrument(skip_all)]
+pub async fn get_user(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<entity::users::Model>, ApiError> {
+    let Path(id) = id.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_path",
+            rejection.body_text(),
+        )
+    })?;
+    // Longer ids cannot be stored: no query needed.
+    if id.is_empty() || id.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::not_found("no user has this id"));
+    }
+    service::users::find(state.db(), &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("no user has this id"))
+}
+
+/// Percent-encodes an id for a path segment (UUIDs pass through unchanged).
+fn path_segment(id: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_cursor",
+                "cursor must be the nextCursor of a previous page",
+            )
+        })
+}
+
+/// The body of `POST /add-user` and `POST /users`, validated.
+fn new_user(body: Result<Json<Value>, JsonRejection>) -> Result<NewUser, ApiError> {
+    let Json(body) = body.map_err(rejection)?;
+    NewUser::parse(&body).map_err(ApiError::validation)
 }
 
 /// Maps axum's JSON extractor failures to our error body, keeping their status:
@@ -64,5 +236,43 @@ fn rejection(rejection: JsonRejection) -> ApiError {
             "invalid_json",
             rejection.body_text(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_size_counts_the_escapes_a_lambda_envelope_adds() {
+        let body = br#"[{"id":"a\"b"}]"#;
+        let embedded =
+            serde_json::to_string(std::str::from_utf8(body).expect("utf8")).expect("json");
+        // The envelope's string without its own two quotes.
+        assert_eq!(lambda_embedded_size(body), embedded.len() - 2);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        for id in ["1", "2f1c…é", "a/b?c", ""] {
+            let cursor = URL_SAFE_NO_PAD.encode(id);
+            assert_eq!(decode_cursor(&cursor).expect("valid"), id);
+        }
+        for bad in ["!!", "a", "_w"] {
+            assert_eq!(
+                decode_cursor(bad).expect_err(bad).code(),
+                "invalid_cursor",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_are_percent_encoded_in_locations() {
+        assert_eq!(
+            path_segment("6f1c2a1e-0b7d-4c1e-9f1a-1b2c3d4e5f60"),
+            "6f1c2a1e-0b7d-4c1e-9f1a-1b2c3d4e5f60"
+        );
+        assert_eq!(path_segment("a b/é"), "a%20b%2F%C3%A9");
     }
 }

@@ -2,38 +2,79 @@
 
 use entity::prelude::Users;
 use entity::users;
-use sea_orm::{ActiveValue, ConnectionTrait, DbErr, EntityTrait, QueryOrder};
+use sea_orm::{ActiveValue, ConnectionTrait, DbErr, EntityTrait};
 use uuid::Uuid;
 
 use crate::domain::NewUser;
 
-/// Inserts `user` under a fresh UUID v4 and returns the id.
+/// Rows per query when [`list`] reads the whole table: ~100 KB with short names, and pages the Data
+/// API refuses as over 1 MiB (long multi-byte names) are halved until they fit.
+pub const LIST_PAGE_ROWS: u64 = 1000;
+
+/// Inserts `user` under a fresh UUID v4 and returns the stored row.
 ///
-/// One `INSERT` statement without `RETURNING`, so it behaves the same on every backend.
+/// One `INSERT` statement without `RETURNING`, so it behaves the same on every backend. The adapter
+/// never repeats it blindly: a Data API answer that leaves the outcome unknown reaches the caller as
+/// an error (503 `outcome_unknown`), so a request writes at most one user.
 ///
 /// # Errors
 /// The database error, e.g. when the server is unreachable.
 #[tracing::instrument(skip_all)]
-pub async fn create(db: &impl ConnectionTrait, user: NewUser) -> Result<String, DbErr> {
-    let id = Uuid::new_v4().to_string();
+pub async fn create(db: &impl ConnectionTrait, user: NewUser) -> Result<users::Model, DbErr> {
+    let model = users::Model {
+        id: Uuid::new_v4().to_string(),
+        first_name: user.first_name.into_inner(),
+        last_name: user.last_name.into_inner(),
+    };
     let row = users::ActiveModel {
-        id: ActiveValue::Set(id.clone()),
-        first_name: ActiveValue::Set(user.first_name.into_inner()),
-        last_name: ActiveValue::Set(user.last_name.into_inner()),
+        id: ActiveValue::Set(model.id.clone()),
+        first_name: ActiveValue::Set(model.first_name.clone()),
+        last_name: ActiveValue::Set(model.last_name.clone()),
     };
     let inserted = Users::insert(row).exec_without_returning(db).await?;
     if inserted != 1 {
         return Err(DbErr::RecordNotInserted);
     }
-    tracing::debug!(user_id = %id, "user created");
-    Ok(id)
+    tracing::debug!(user_id = %model.id, "user created");
+    Ok(model)
 }
 
-/// Every user, ordered by id.
+/// The user with `id`, if any.
+///
+/// # Errors
+/// The database error.
+#[tracing::instrument(skip_all)]
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<users::Model>, DbErr> {
+    Users::find_by_id(id.to_owned()).one(db).await
+}
+
+/// Up to `limit` users with ids after `after` (from the start when `None`), ordered by id: keyset
+/// pagination, stable under concurrent inserts (no gaps, no repeats).
+///
+/// # Errors
+/// The database error.
+#[tracing::instrument(skip_all)]
+pub async fn page(
+    db: &impl ConnectionTrait,
+    after: Option<String>,
+    limit: u64,
+) -> Result<Vec<users::Model>, DbErr> {
+    data_api::keyset::page(db, Users::find(), users::Column::Id, after, limit).await
+}
+
+/// Every user, ordered by id, read in keyset pages of [`LIST_PAGE_ROWS`] so no single query
+/// exceeds the Data API's 1 MiB response limit.
 ///
 /// # Errors
 /// The database error.
 #[tracing::instrument(skip_all)]
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<users::Model>, DbErr> {
-    Users::find().order_by_asc(users::Column::Id).all(db).await
+    data_api::keyset::all(
+        db,
+        Users::find(),
+        users::Column::Id,
+        |user| user.id.clone(),
+        LIST_PAGE_ROWS,
+    )
+    .await
 }

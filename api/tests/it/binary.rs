@@ -66,6 +66,18 @@ async fn serves_the_embedded_default_and_keeps_data_across_restarts() -> Result<
     let (_api, base) = start_local(data_dir, "embedded database is up to date").await?;
     let users = get_users(&client, &base).await?;
     ensure!(users.iter().any(|u| u["id"] == user_id), "{users:?}");
+
+    // The file is in WAL mode (one fsync per commit instead of several).
+    let file = std::path::Path::new(data_dir).join("users.sqlite3");
+    let db = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", file.display())).await?;
+    let mode = sea_orm::ConnectionTrait::query_one(
+        &db,
+        sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "PRAGMA journal_mode"),
+    )
+    .await?
+    .map(|row| row.try_get_by_index::<String>(0))
+    .transpose()?;
+    ensure!(mode.as_deref() == Some("wal"), "journal mode {mode:?}");
     Ok(())
 }
 
@@ -84,7 +96,22 @@ async fn bad_or_missing_settings_stop_start_up_with_their_name() -> Result<()> {
         ),
         (
             &[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")],
-            "DATABASE_URL is required on AWS Lambda",
+            "DATABASE_URL, or CLUSTER_ARN and SECRET_ARN, are required on AWS Lambda",
+        ),
+        (
+            &[
+                ("CLUSTER_ARN", "arn:aws:rds:us-east-1:1:cluster:c"),
+                ("PORT", "0"),
+            ],
+            "SECRET_ARN: is required",
+        ),
+        (
+            &[
+                ("CLUSTER_ARN", "arn:aws:rds:us-east-1:1:cluster:c"),
+                ("SECRET_ARN", "my-secret"),
+                ("PORT", "0"),
+            ],
+            "SECRET_ARN: \"my-secret\" is not an ARN",
         ),
         (
             // Nothing listens on port 9: refused, reported after the connect timeout.

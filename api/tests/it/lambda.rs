@@ -1,5 +1,7 @@
 //! The Lambda branch of `main`: the real binary polling a fake Lambda Runtime API on loopback,
-//! answering API Gateway REST (v1) proxy events from `tests/fixtures/` through the same router.
+//! answering API Gateway REST (v1) proxy events from `tests/fixtures/` through the same router — on
+//! a SQLite `DATABASE_URL`, and as deployed: `CLUSTER_ARN`/`SECRET_ARN` through the Data API (the
+//! emulator in front of MariaDB, reached with `AWS_ENDPOINT_URL_RDS_DATA`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -218,4 +220,240 @@ async fn without_ignore_stage_setting_rest_paths_carry_the_stage_and_miss() -> R
         "{body}"
     );
     Ok(())
+}
+
+/// A header of a Lambda proxy response, from `headers` or `multiValueHeaders`.
+fn header<'a>(reply: &'a Value, name: &str) -> Option<&'a str> {
+    reply["headers"][name]
+        .as_str()
+        .or_else(|| reply["multiValueHeaders"][name][0].as_str())
+}
+
+/// Expectation on one reply: its status and a check of its parsed body and the reply.
+type Check = fn(&Value, &Value) -> Result<()>;
+
+/// Every fixture, in order, with what its reply must be.
+fn fixture_table() -> Vec<(&'static str, u16, Check)> {
+    vec![
+        ("apigw_rest_add_user.json", 200, |body, _| {
+            ensure!(
+                body["userId"]
+                    .as_str()
+                    .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()),
+                "{body}"
+            );
+            Ok(())
+        }),
+        ("apigw_rest_create_user.json", 201, |body, reply| {
+            let id = body["id"].as_str().unwrap_or_default();
+            ensure!(
+                body["firstName"] == "Katherine" && body["lastName"] == "Johnson",
+                "{body}"
+            );
+            ensure!(
+                header(reply, "location") == Some(&format!("/users/{id}")),
+                "{reply}"
+            );
+            Ok(())
+        }),
+        ("apigw_rest_create_user_base64.json", 201, |body, _| {
+            ensure!(
+                body["firstName"] == "Zoë 🦀" && body["lastName"] == "Ångström",
+                "{body}"
+            );
+            Ok(())
+        }),
+        ("apigw_rest_get_users.json", 200, |body, _| {
+            let users = body.as_array().context("array")?;
+            ensure!(users.len() == 4, "{body}");
+            ensure!(users.iter().any(|u| u["firstName"] == "Zoë 🦀"), "{body}");
+            Ok(())
+        }),
+        ("apigw_rest_list_users_page.json", 200, |body, _| {
+            ensure!(body["users"].as_array().map(Vec::len) == Some(1), "{body}");
+            // Four users, so one page of one has a cursor to the next; which user comes first
+            // depends on the random UUIDs ("1" sorts after "0…").
+            ensure!(body["nextCursor"].is_string(), "{body}");
+            Ok(())
+        }),
+        ("apigw_rest_list_users_bad_limit.json", 400, |body, _| {
+            ensure!(body["error"]["code"] == "invalid_query", "{body}");
+            Ok(())
+        }),
+        ("apigw_rest_get_user.json", 200, |body, _| {
+            ensure!(
+                *body == serde_json::json!({"id": "1", "firstName": "John", "lastName": "Doe"}),
+                "{body}"
+            );
+            Ok(())
+        }),
+        ("apigw_rest_get_user_missing.json", 404, |body, _| {
+            ensure!(body["error"]["code"] == "not_found", "{body}");
+            Ok(())
+        }),
+        ("apigw_rest_health.json", 200, |body, _| {
+            ensure!(body["status"] == "ok" && body["database"] == "ok", "{body}");
+            Ok(())
+        }),
+        ("apigw_rest_openapi.json", 200, |body, _| {
+            ensure!(
+                body["openapi"] == "3.1.0" && body["paths"]["/users/{id}"].is_object(),
+                "{body}"
+            );
+            Ok(())
+        }),
+        ("apigw_rest_wrong_method.json", 405, |body, _| {
+            ensure!(body["error"]["code"] == "method_not_allowed", "{body}");
+            Ok(())
+        }),
+        ("apigw_rest_unknown_route.json", 404, |body, _| {
+            ensure!(body["error"]["code"] == "not_found", "{body}");
+            Ok(())
+        }),
+        ("apigw_rest_create_user_text_plain.json", 415, |body, _| {
+            ensure!(body["error"]["code"] == "unsupported_media_type", "{body}");
+            Ok(())
+        }),
+        (
+            "apigw_rest_add_user_missing_last_name.json",
+            400,
+            |body, _| {
+                ensure!(body["error"]["message"] == "lastName is required", "{body}");
+                Ok(())
+            },
+        ),
+    ]
+}
+
+/// Feeds every fixture to the binary started with `env` and checks each reply.
+async fn answers_every_fixture(mut env: Vec<(&str, &str)>) -> Result<()> {
+    let table = fixture_table();
+    let events = table
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _, _))| Ok((format!("req-{i}"), fixture(name)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let (runtime_api, mut replies) = fake_runtime(
+        events
+            .iter()
+            .map(|(id, e)| (id.as_str(), e.clone()))
+            .collect(),
+    )
+    .await?;
+    env.push(("AWS_LAMBDA_RUNTIME_API", &runtime_api));
+    env.push(("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true"));
+    let mut api = Running::start(api_command(&env))?;
+    for (i, (name, status, check)) in table.iter().enumerate() {
+        let (id, reply) = next_reply(&mut replies, &mut api).await?;
+        ensure!(id == format!("req-{i}"), "{name}: reply to {id}");
+        ensure!(reply["statusCode"] == *status, "{name}: {reply}");
+        ensure!(
+            header(&reply, "content-type") == Some("application/json"),
+            "{name}: {reply}"
+        );
+        let body: Value = serde_json::from_str(reply["body"].as_str().unwrap_or_default())
+            .with_context(|| format!("{name}: body of {reply}"))?;
+        check(&body, &reply).with_context(|| name.to_string())?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_route_answers_its_fixture_on_sqlite() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let database_url = migrated_sqlite(dir.path()).await?;
+    answers_every_fixture(vec![
+        ("AWS_LAMBDA_FUNCTION_NAME", "users-api"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("DATABASE_URL", &database_url),
+    ])
+    .await
+}
+
+/// A uniquely named MariaDB database, migrated, dropped on drop.
+struct MariaDb {
+    name: String,
+    admin: String,
+}
+
+impl MariaDb {
+    async fn create() -> Result<Self> {
+        let admin = std::env::var("TEST_MYSQL_URL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+        let name = format!("api_lambda_{}", uuid::Uuid::new_v4().simple());
+        let conn = sea_orm::Database::connect(&admin).await?;
+        sea_orm::ConnectionTrait::execute_unprepared(&conn, &format!("CREATE DATABASE `{name}`"))
+            .await?;
+        conn.close().await?;
+        let db = Self { name, admin };
+        let conn = migration::connect(&db.url(), None).await?;
+        migration::Runner::new::<migration::Migrator>(
+            conn.clone(),
+            migration::SqlLedger::new(conn.clone()),
+        )
+        .up(None)
+        .await?;
+        conn.close().await?;
+        Ok(db)
+    }
+
+    fn url(&self) -> String {
+        format!("{}/{}", self.admin.trim_end_matches('/'), self.name)
+    }
+}
+
+impl Drop for MariaDb {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Drop runs inside the test's runtime: clean up on a thread with its own.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Runtime::new().map(|rt| {
+                rt.block_on(async {
+                    if let Ok(conn) = sea_orm::Database::connect(&admin).await {
+                        let _ = sea_orm::ConnectionTrait::execute_unprepared(
+                            &conn,
+                            &format!("DROP DATABASE IF EXISTS `{name}`"),
+                        )
+                        .await;
+                    }
+                });
+            })
+        })
+        .join();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_its_fixture_through_the_data_api() -> Result<()> {
+    const CLUSTER: &str = "arn:aws:rds:eu-west-1:123456789012:cluster:users";
+    const SECRET: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:users";
+    let database = MariaDb::create().await?;
+    let target = emulator::Target {
+        resource_arn: CLUSTER.into(),
+        secret_arn: SECRET.into(),
+        server: emulator::backend::Server::new(&database.url())?,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("http://{}", listener.local_addr()?);
+    let state = emulator::AppState::new(vec![target], emulator::Limits::default());
+    tokio::spawn(emulator::run(listener, state, std::future::pending()));
+    // The function's environment as the CDK stack sets it, plus the emulator's endpoint and fake
+    // credentials where Lambda would put the role's.
+    answers_every_fixture(vec![
+        ("AWS_LAMBDA_FUNCTION_NAME", "users-api"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDLAMBDATEST"),
+        ("AWS_SECRET_ACCESS_KEY", "not-a-secret"),
+        ("AWS_SESSION_TOKEN", "session"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_ENDPOINT_URL_RDS_DATA", &endpoint),
+        ("CLUSTER_ARN", CLUSTER),
+        ("SECRET_ARN", SECRET),
+        ("DATABASE_NAME", &database.name),
+        ("DATABASE_ENGINE", "mysql"),
+    ])
+    .await
 }

@@ -1,12 +1,13 @@
-//! The article's HTTP contract, end to end over TCP, on each backend.
+//! The article's HTTP contract, end to end over TCP, on each backend natively and through the Data
+//! API adapter and the emulator (`data_api::mariadb::…`, `data_api::postgres::…`).
 
 use std::collections::HashSet;
 
 use anyhow::{Result, ensure};
-use integration_tests::{Backend, TestApp};
+use integration_tests::{Stack, TestApp};
 use serde_json::{Value, json};
 
-crate::on_every_backend!(
+crate::on_every_stack!(
     add_then_list,
     seeded_user_is_present,
     bad_inputs_get_4xx_and_write_nothing,
@@ -19,8 +20,8 @@ fn is_uuid_v4(id: &str) -> bool {
         .is_ok_and(|u| u.get_version_num() == 4 && u.hyphenated().to_string() == id)
 }
 
-async fn add_then_list(backend: Backend) -> Result<()> {
-    let app = TestApp::spawn(backend).await?;
+async fn add_then_list(stack: Stack) -> Result<()> {
+    let app = TestApp::start(stack).await?;
     let response = app
         .add_user(&json!({"firstName": "Ada", "lastName": "Lovelace"}))
         .await?;
@@ -55,8 +56,8 @@ async fn add_then_list(backend: Backend) -> Result<()> {
     app.stop().await
 }
 
-async fn seeded_user_is_present(backend: Backend) -> Result<()> {
-    let app = TestApp::spawn(backend).await?;
+async fn seeded_user_is_present(stack: Stack) -> Result<()> {
+    let app = TestApp::start(stack).await?;
     let users = app.get_users().await?;
     ensure!(
         users == vec![json!({"id": "1", "firstName": "John", "lastName": "Doe"})],
@@ -231,22 +232,57 @@ fn bad_inputs() -> Vec<BadInput> {
             json!({"firstName": long, "lastName": "Doe"}),
             "at most 255 characters, got 256",
         ),
+        bad(
+            "over-long emoji firstName",
+            json!({"firstName": "🦀".repeat(256), "lastName": "Doe"}),
+            "at most 255 characters, got 256",
+        ),
+        bad("string body", json!("Ada Lovelace"), "JSON object"),
+        bad("number body", json!(42), "JSON object"),
+        bad(
+            "tab in lastName",
+            json!({"firstName": "Ada", "lastName": "Love\tlace"}),
+            "control characters",
+        ),
+        bad(
+            "DEL character",
+            json!({"firstName": "Ada\u{7f}", "lastName": "Lovelace"}),
+            "control characters",
+        ),
+        bad(
+            "C1 control character",
+            json!({"firstName": "Ada", "lastName": "\u{85}Lovelace"}),
+            "control characters",
+        ),
+        bad(
+            "only a no-break space",
+            json!({"firstName": "\u{a0}", "lastName": "Lovelace"}),
+            "only whitespace",
+        ),
+        bad(
+            "SQL-looking but a number",
+            json!({"firstName": 1, "lastName": "'; DROP TABLE users;--"}),
+            "firstName must be a string",
+        ),
     ]
 }
 
-async fn bad_inputs_get_4xx_and_write_nothing(backend: Backend) -> Result<()> {
-    let app = TestApp::spawn(backend).await?;
+async fn bad_inputs_get_4xx_and_write_nothing(stack: Stack) -> Result<()> {
+    let app = TestApp::start(stack).await?;
     let before = app.user_count().await?;
     let cases = bad_inputs();
-    ensure!(cases.len() >= 12, "{} cases", cases.len());
-    for case in cases {
-        let response = app.add_user_raw(case.content_type, case.body).await?;
+    ensure!(cases.len() >= 30, "{} cases", cases.len());
+    for (path, case) in ["/add-user", "/users"]
+        .into_iter()
+        .flat_map(|path| bad_inputs().into_iter().map(move |case| (path, case)))
+    {
+        let response = app.post_raw(path, case.content_type, case.body).await?;
         let status = response.status().as_u16();
         let content_type = response.headers().get("content-type").cloned();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         ensure!(
             status == case.status,
-            "{}: status {status}, body {body}",
+            "{path} {}: status {status}, body {body}",
             case.name
         );
         ensure!(
@@ -274,9 +310,13 @@ async fn bad_inputs_get_4xx_and_write_nothing(backend: Backend) -> Result<()> {
         r#"{{"firstName":"A","lastName":"B","pad":"{}"}}"#,
         "p".repeat(2 * 1024 * 1024)
     );
-    let (status, body) = app.add_user_oversized(oversized.into_bytes()).await?;
-    ensure!(status == 413, "2 MB body: {status} {body}");
-    ensure!(body["error"]["code"] == "payload_too_large", "{body}");
+    for path in ["/add-user", "/users"] {
+        let (status, body) = app
+            .post_oversized(path, oversized.clone().into_bytes())
+            .await?;
+        ensure!(status == 413, "{path} 2 MB body: {status} {body}");
+        ensure!(body["error"]["code"] == "payload_too_large", "{body}");
+    }
 
     // Wrong method and unknown route answer JSON too.
     let response = app
@@ -313,8 +353,8 @@ async fn bad_inputs_get_4xx_and_write_nothing(backend: Backend) -> Result<()> {
     app.stop().await
 }
 
-async fn unicode_and_sql_looking_names_are_stored_verbatim(backend: Backend) -> Result<()> {
-    let app = TestApp::spawn(backend).await?;
+async fn unicode_and_sql_looking_names_are_stored_verbatim(stack: Stack) -> Result<()> {
+    let app = TestApp::start(stack).await?;
     let emoji_255 = "🦀".repeat(255);
     let names: Vec<(&str, &str)> = vec![
         ("Zoë", "Ångström"),
@@ -361,8 +401,8 @@ async fn unicode_and_sql_looking_names_are_stored_verbatim(backend: Backend) -> 
     app.stop().await
 }
 
-async fn concurrent_adds_all_land_with_distinct_ids(backend: Backend) -> Result<()> {
-    let app = TestApp::spawn(backend).await?;
+async fn concurrent_adds_all_land_with_distinct_ids(stack: Stack) -> Result<()> {
+    let app = TestApp::start(stack).await?;
     const N: usize = 32;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..N {
