@@ -9,8 +9,9 @@
 //!
 //! - The runner id recorded in the lock and the ledger is `lambda:<function>:<request id>`.
 //! - The invocation's deadline is the run's deadline: a migration that may not finish (its recorded
-//!   duration, or the default estimate, plus a 45 s margin) is not started; the summary then says
-//!   `incomplete` and lists what is still pending (invoke again).
+//!   duration, or the default estimate, plus a 45 s margin) is not started, and the invocation then
+//!   fails with [`Error::Incomplete`](crate::Error::Incomplete) naming what is still pending (invoke
+//!   again to continue): a deploy-time trigger must not let the API go out with migrations pending.
 //! - A failed migration, a lock that stays held, or an unknown outcome returns `Err`, so the
 //!   invocation fails (and a CloudFormation custom resource reports the failure).
 //! - A CloudFormation custom-resource `Delete` event (`"RequestType": "Delete"`) runs nothing.
@@ -51,8 +52,7 @@ impl Invocation {
 /// The JSON the Lambda returns.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
-    /// `ok` (nothing pending), `incomplete` (the deadline or `-n` left some pending), `skipped`
-    /// (a CloudFormation `Delete`).
+    /// `ok` (nothing pending) or `skipped` (a CloudFormation `Delete`).
     pub status: &'static str,
     /// Applied by this invocation, in order.
     pub applied: Vec<String>,
@@ -106,12 +106,14 @@ pub async fn handle(
     let runner = Runner::new::<crate::Migrator>(setup.target.clone(), ledger).with_options(options);
     let report = runner.up_report(None).await?;
     tracing::info!(applied = ?report.applied, pending = ?report.pending, "run-migrations done");
+    if !report.pending.is_empty() {
+        return Err(crate::Error::Incomplete {
+            applied: report.applied,
+            pending: report.pending,
+        });
+    }
     Ok(Summary {
-        status: if report.pending.is_empty() {
-            "ok"
-        } else {
-            "incomplete"
-        },
+        status: "ok",
         applied: report.applied,
         pending: report.pending,
         deadline_reached: report.deadline_reached,

@@ -53,6 +53,7 @@ mod engines {
         a_statement_timeout_is_an_unknown_outcome_not_a_failure,
         lambda_handler_applies_once_when_invoked_twice_at_once,
         lambda_handler_fails_the_invocation_when_a_migration_fails,
+        lambda_handler_fails_the_invocation_when_the_deadline_leaves_migrations_pending,
     );
     use super::*;
 }
@@ -929,6 +930,38 @@ async fn lambda_handler_applies_once_when_invoked_twice_at_once(backend: Backend
     )
     .await?;
     ensure!(delete.status == "skipped" && delete.applied.is_empty());
+    Ok(())
+}
+
+async fn lambda_handler_fails_the_invocation_when_the_deadline_leaves_migrations_pending(
+    backend: Backend,
+) -> Result<()> {
+    let moto = Moto::shared().await?;
+    let table = moto.table("lambda-deadline").await?;
+    let emulator = TestEmulator::spawn(backend).await?;
+    let setup = setup(&emulator, moto, &table)?;
+    // 50 s left: no migration fits (10 s estimate + 45 s margin), so nothing starts.
+    let short = migration::lambda::Invocation {
+        deadline: Some(std::time::SystemTime::now() + Duration::from_secs(50)),
+        ..invocation("req-short")
+    };
+    let outcome = migration::lambda::handle(&setup, &serde_json::json!({}), &short).await;
+    match outcome {
+        Err(migration::Error::Incomplete { applied, pending }) => {
+            ensure!(
+                applied.is_empty() && pending == [CREATE, SEED],
+                "{pending:?}"
+            );
+        }
+        other => bail!("pending migrations must fail the invocation: {other:?}"),
+    }
+    // With the usual 180 s, the next invocation finishes the job.
+    let summary =
+        migration::lambda::handle(&setup, &serde_json::json!({}), &invocation("req-next")).await?;
+    ensure!(
+        summary.status == "ok" && summary.applied == [CREATE, SEED],
+        "{summary:?}"
+    );
     Ok(())
 }
 
