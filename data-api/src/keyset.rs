@@ -9,6 +9,7 @@
 //! let first = data_api::keyset::page(db, users::Entity::find(), users::Column::Id, None::<String>, 100).await?;
 //! let next = data_api::keyset::page(db, users::Entity::find(), users::Column::Id, first.last().map(|u| u.id.clone()), 100).await?;
 //! let everyone = data_api::keyset::all(db, users::Entity::find(), users::Column::Id, |u| u.id.clone(), 500).await?;
+//! let at_most_1000 = data_api::keyset::up_to(db, users::Entity::find(), users::Column::Id, |u| u.id.clone(), None::<String>, 1000).await?;
 //! # Ok(()) }
 //! ```
 
@@ -61,26 +62,72 @@ where
     K: Into<Value> + Clone,
     F: Fn(&E::Model) -> K,
 {
+    collect(db, select, key, key_of, None, u64::MAX, page_size).await
+}
+
+/// Up to `limit` rows of `select` with `key` greater than `after`, ascending by `key`, as [`page`]
+/// gives them — but in as many queries as the Data API's 1 MiB response limit needs: a query it
+/// refuses as too large is retried at half the size, and the rows are gathered until `limit` or the
+/// end. Use it for a client-chosen page size over rows whose size is not bounded well below 1 MiB
+/// per `limit` rows.
+///
+/// # Errors
+/// The query's; the response-limit error when a single row is over 1 MiB.
+pub async fn up_to<E, C, K, F>(
+    db: &C,
+    select: Select<E>,
+    key: E::Column,
+    key_of: F,
+    after: Option<K>,
+    limit: u64,
+) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+    K: Into<Value> + Clone,
+    F: Fn(&E::Model) -> K,
+{
+    collect(db, select, key, key_of, after, limit, limit).await
+}
+
+async fn collect<E, C, K, F>(
+    db: &C,
+    select: Select<E>,
+    key: E::Column,
+    key_of: F,
+    mut after: Option<K>,
+    limit: u64,
+    page_size: u64,
+) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+    K: Into<Value> + Clone,
+    F: Fn(&E::Model) -> K,
+{
     let mut rows = Vec::new();
-    let mut after: Option<K> = None;
+    let mut remaining = limit;
     let mut size = page_size.max(1);
-    loop {
-        match page(db, select.clone(), key, after.clone(), size).await {
+    while remaining > 0 {
+        let ask = size.min(remaining);
+        match page(db, select.clone(), key, after.clone(), ask).await {
             Ok(batch) => {
-                let full = u64::try_from(batch.len()).unwrap_or(u64::MAX) == size;
+                let got = u64::try_from(batch.len()).unwrap_or(u64::MAX);
                 if let Some(last) = batch.last() {
                     after = Some(key_of(last));
                 }
                 rows.extend(batch);
-                if !full {
-                    return Ok(rows);
+                if got < ask {
+                    break;
                 }
+                remaining -= got;
             }
             Err(error) if is_response_too_large(&error) && size > 1 => {
-                size = size.div_ceil(2);
+                size = ask.div_ceil(2);
                 tracing::debug!(size, "page over the Data API response limit; halving it");
             }
             Err(error) => return Err(error),
         }
     }
+    Ok(rows)
 }

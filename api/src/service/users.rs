@@ -49,7 +49,9 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<users::M
 }
 
 /// Up to `limit` users with ids after `after` (from the start when `None`), ordered by id: keyset
-/// pagination, stable under concurrent inserts (no gaps, no repeats).
+/// pagination, stable under concurrent inserts (no gaps, no repeats). A page whose rows exceed the
+/// Data API's 1 MiB response limit (1,000 users with long multi-byte names do) is read in smaller
+/// queries.
 ///
 /// # Errors
 /// The database error.
@@ -59,7 +61,15 @@ pub async fn page(
     after: Option<String>,
     limit: u64,
 ) -> Result<Vec<users::Model>, DbErr> {
-    data_api::keyset::page(db, Users::find(), users::Column::Id, after, limit).await
+    data_api::keyset::up_to(
+        db,
+        Users::find(),
+        users::Column::Id,
+        |user| user.id.clone(),
+        after,
+        limit,
+    )
+    .await
 }
 
 /// Every user, ordered by id, read in keyset pages of [`LIST_PAGE_ROWS`] so no single query

@@ -314,6 +314,22 @@ async fn get_users_reads_past_the_1_mib_response_limit(backend: Backend) -> Resu
     }
     let body_bytes = serde_json::to_vec(&users)?.len();
     ensure!(body_bytes > 4 * 1024 * 1024, "{body_bytes} bytes");
+
+    // The largest page of the resource API is over 1 MiB too: still one answer, in order.
+    let (status, _, page) = app.get("/users?limit=1000").await?;
+    ensure!(status == 200, "{status} {page}");
+    let ids: Vec<&str> = page["users"]
+        .as_array()
+        .context("users")?
+        .iter()
+        .filter_map(|u| u["id"].as_str())
+        .collect();
+    ensure!(
+        ids.len() == 1000 && ids[0] == "1" && ids[999] == "u000998",
+        "{:?}",
+        ids.last()
+    );
+    ensure!(page["nextCursor"].is_string(), "{}", page["nextCursor"]);
     app.stop().await?;
 
     // A deployment limit (Lambda's 6 MB in production) refuses an answer that would not fit.

@@ -715,6 +715,39 @@ async fn keyset_pages_past_the_response_limit(backend: Backend) -> Result<()> {
         second.iter().map(|b| b.id).collect::<Vec<_>>() == [10, 11, 12, 13, 14],
         "page"
     );
+    // 30 rows after 9 (1.2 MB) in one `page` query is refused; `up_to` splits it.
+    let refused =
+        data_api::keyset::page(&db, blobs::Entity::find(), blobs::Column::Id, Some(9), 30).await;
+    ensure!(
+        refused.as_ref().is_err_and(data_api::is_response_too_large),
+        "{refused:?}"
+    );
+    let thirty = data_api::keyset::up_to(
+        &db,
+        blobs::Entity::find(),
+        blobs::Column::Id,
+        |b| b.id,
+        Some(9),
+        30,
+    )
+    .await?;
+    ensure!(
+        thirty.iter().map(|b| b.id).collect::<Vec<_>>() == (10..40).collect::<Vec<_>>(),
+        "up_to"
+    );
+    let tail = data_api::keyset::up_to(
+        &db,
+        blobs::Entity::find(),
+        blobs::Column::Id,
+        |b| b.id,
+        Some(40),
+        30,
+    )
+    .await?;
+    ensure!(
+        tail.iter().map(|b| b.id).collect::<Vec<_>>() == (41..48).collect::<Vec<_>>(),
+        "up_to at the end"
+    );
     Ok(())
 }
 
