@@ -27,8 +27,9 @@ pub enum Error {
     #[error(transparent)]
     Migration(#[from] migration::Error),
 
-    /// Setting up the embedded database (its journal mode) failed.
-    #[error("cannot set up the embedded database")]
+    /// Setting up the database connection failed: the embedded file's journal mode, or the Data
+    /// API adapter's SeaORM connection.
+    #[error("cannot set up the database connection")]
     Database(#[source] sea_orm::DbErr),
 
     /// Serving HTTP failed (binding or accepting).
