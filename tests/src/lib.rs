@@ -290,7 +290,7 @@ impl TestApp {
     }
 
     /// The API in Data API mode: `api` → the adapter → a [`TestEmulator`] → a fresh database on
-    /// `backend` (MariaDB or PostgreSQL), migrated first.
+    /// `backend` (MariaDB or PostgreSQL), migrated through the adapter first.
     pub async fn spawn_data_api(backend: Backend) -> Result<Self> {
         Self::spawn_data_api_with(backend, DataApiOptions::default()).await
     }
@@ -299,16 +299,17 @@ impl TestApp {
     pub async fn spawn_data_api_with(backend: Backend, options: DataApiOptions) -> Result<Self> {
         init_test_logging();
         let emulator = TestEmulator::spawn_with(backend, options.limits).await?;
-        // Migrated natively, as the run-migrations step would have left it.
-        let db = emulator.database.connect().await?;
+        // Migrated through the Data API too, as the run-migrations function does.
+        let api = emulator.data_api_with(options.retry);
+        let service_db = api.connection()?;
         migration::Runner::new::<migration::Migrator>(
-            db.clone(),
-            migration::SqlLedger::new(db.clone()),
+            migration::Target::data_api(api)?,
+            migration::SqlLedger::new(service_db.clone()),
         )
         .up(None)
         .await
-        .context("migrating the test database")?;
-        let service_db = emulator.data_api_with(options.retry).connection()?;
+        .context("migrating through the Data API")?;
+        let db = emulator.database.connect().await?;
         let state =
             api::AppState::new(service_db).with_get_users_max_bytes(options.get_users_max_bytes);
         let mut app = Self::serve(state, db, backend).await?;
