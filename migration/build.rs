@@ -12,6 +12,10 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+#[path = "src/name.rs"]
+mod name;
+use name::is_migration_name;
+
 fn main() {
     println!("cargo:rerun-if-changed=src");
     let src =
@@ -46,18 +50,4 @@ fn main() {
     out.push_str("];\n");
     let dest = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("checksums.rs");
     std::fs::write(dest, out).expect("writing checksums.rs");
-}
-
-/// `m` + 8 digits + `_` + 6 digits + `_` + a word: the names `sea-orm-cli migrate generate` writes.
-fn is_migration_name(stem: &str) -> bool {
-    let bytes = stem.as_bytes();
-    bytes.len() > 17
-        && bytes[0] == b'm'
-        && bytes[1..9].iter().all(u8::is_ascii_digit)
-        && bytes[9] == b'_'
-        && bytes[10..16].iter().all(u8::is_ascii_digit)
-        && bytes[16] == b'_'
-        && bytes[17..]
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }

@@ -48,6 +48,7 @@ pub mod cli;
 pub mod error;
 pub mod lambda;
 pub mod ledger;
+mod name;
 pub mod runner;
 
 pub use error::{Direction, Error, Result};

@@ -32,6 +32,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait, SchemaManager, SchemaMana
 
 use crate::error::{Direction, Error, Result};
 use crate::ledger::{EntryState, Ledger, LedgerEntry, LockInfo, Transition, TxMode};
+use crate::name::is_migration_name;
 
 /// The database migrations run against.
 #[derive(Debug, Clone)]
@@ -1058,20 +1059,6 @@ fn status_of(entry: &LedgerEntry) -> Status {
             rolled_back: entry.rolled_back == Some(true),
         },
     }
-}
-
-/// `m` + 8 digits + `_` + 6 digits + `_` + one or more word characters.
-fn is_migration_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    bytes.len() > 17
-        && bytes[0] == b'm'
-        && bytes[1..9].iter().all(u8::is_ascii_digit)
-        && bytes[9] == b'_'
-        && bytes[10..16].iter().all(u8::is_ascii_digit)
-        && bytes[16] == b'_'
-        && bytes[17..]
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }
 
 fn limit(steps: Option<u32>) -> usize {

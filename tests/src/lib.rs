@@ -349,18 +349,8 @@ impl TestApp {
 
     /// `GET path` (e.g. `/users?limit=5`): the status, the headers and the JSON body.
     pub async fn get(&self, path: &str) -> Result<(u16, reqwest::header::HeaderMap, Value)> {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base_url))
-            .send()
-            .await?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response
-            .json()
-            .await
-            .with_context(|| format!("GET {path}: body is not JSON"))?;
-        Ok((status, headers, body))
+        let request = self.client.get(format!("{}{path}", self.base_url));
+        Self::json_answer(request, &format!("GET {path}")).await
     }
 
     /// `POST path` with a JSON body: the status, the headers and the JSON body.
@@ -369,18 +359,24 @@ impl TestApp {
         path: &str,
         body: &Value,
     ) -> Result<(u16, reqwest::header::HeaderMap, Value)> {
-        let response = self
+        let request = self
             .client
             .post(format!("{}{path}", self.base_url))
-            .json(body)
-            .send()
-            .await?;
+            .json(body);
+        Self::json_answer(request, &format!("POST {path}")).await
+    }
+
+    async fn json_answer(
+        request: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<(u16, reqwest::header::HeaderMap, Value)> {
+        let response = request.send().await?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response
             .json()
             .await
-            .with_context(|| format!("POST {path}: body is not JSON"))?;
+            .with_context(|| format!("{what}: body is not JSON"))?;
         Ok((status, headers, body))
     }
 
