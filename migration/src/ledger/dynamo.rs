@@ -38,6 +38,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
     KeyType, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
@@ -274,6 +275,26 @@ impl DynamoLedger {
         ])
     }
 
+    /// A conditional `UpdateItem` of the lock item: `update` applied only when `condition` holds,
+    /// with `e`'s names and values. Every lock transition (take, release, heartbeat, forced unlock)
+    /// is one of these.
+    fn update_lock(
+        client: &Client,
+        table: &str,
+        update: String,
+        condition: String,
+        e: &Expr,
+    ) -> UpdateItemFluentBuilder {
+        client
+            .update_item()
+            .table_name(table)
+            .set_key(Some(Self::lock_key()))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+    }
+
     /// One attempt at taking the lock: `Ok(Ok(fence))`, `Ok(Err(holder))` when someone else holds
     /// it.
     async fn try_acquire(
@@ -317,15 +338,7 @@ impl DynamoLedger {
         );
         self.count();
         let sent = Instant::now();
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::lock_key()))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
+        let result = Self::update_lock(&self.client, &self.table, update, condition, &e)
             .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -763,15 +776,7 @@ impl DynamoLedger {
             lid_v = e.v("lid", s(&held.lease_id)),
         );
         self.count();
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::lock_key()))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
+        let result = Self::update_lock(&self.client, &self.table, update, condition, &e)
             .send()
             .await;
         match result {
@@ -1065,15 +1070,7 @@ impl Ledger for DynamoLedger {
             false_ = e.v("false", AttributeValue::Bool(false)),
         );
         self.count();
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::lock_key()))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
+        let result = Self::update_lock(&self.client, &self.table, update, condition, &e)
             .return_values(ReturnValue::AllOld)
             .send()
             .await;
@@ -1138,14 +1135,7 @@ async fn heartbeat(
         );
         calls.fetch_add(1, Ordering::Relaxed);
         let sent = Instant::now();
-        let result = client
-            .update_item()
-            .table_name(&table)
-            .set_key(Some(DynamoLedger::lock_key()))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
+        let result = DynamoLedger::update_lock(&client, &table, update, condition, &e)
             .send()
             .await;
         match result {
