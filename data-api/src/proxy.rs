@@ -20,7 +20,7 @@ use sea_orm::{DbErr, ProxyDatabaseTrait, ProxyExecResult, ProxyRow, Statement};
 use crate::client::{Client, Idempotency, read_only};
 use crate::error::Error;
 use crate::sql::{name, translate};
-use crate::values::{parameter, value};
+use crate::values::{Decoder, parameter};
 
 /// The state of one Data API transaction, shared by its connection and its handle.
 #[derive(Debug)]
@@ -176,25 +176,56 @@ impl Proxy {
 /// The rows of a result, keyed by column name for SeaORM's by-name reads, plus hidden keys that keep
 /// the select order for by-index reads (tuples): SeaORM's `ProxyRow` is a `BTreeMap`, whose index
 /// order is alphabetical, so column `i` is also stored under `"\u{0}{i:05}"`, which sorts before any
-/// column name. (`into_json` on a proxy row therefore shows those keys too.)
+/// column name. (`into_json` on a proxy row therefore shows those keys too.) Where two columns share
+/// a name, the later one is read by that name, as with repeated inserts.
+///
+/// SeaORM 1.1 has no cheaper row type for a proxy, so the cost here is allocation: every key and
+/// every value is owned by every row. The keys are put in map order once per result, so each row's
+/// map is built in one pass ([`BTreeMap::from_iter`] on sorted input) instead of by searching inserts.
 fn rows(output: &ExecuteStatementOutput, engine: crate::Engine) -> Result<Vec<ProxyRow>, Error> {
     let columns = output.column_metadata();
-    // Both keys of every column, built once per result rather than once per cell.
-    let keys: Vec<(String, &str)> = columns
+    let decoders: Vec<Decoder<'_>> = columns.iter().map(|c| Decoder::new(c, engine)).collect();
+    // Every key with its column, in map order; a name kept only for its last column.
+    let mut keys: Vec<(String, usize)> = columns
         .iter()
         .enumerate()
-        .map(|(i, column)| (format!("\u{0}{i:05}"), column.name().unwrap_or_default()))
+        .map(|(i, _)| (format!("\u{0}{i:05}"), i))
         .collect();
+    let mut names: Vec<(String, usize)> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name().unwrap_or_default().to_owned(), i))
+        .collect();
+    names.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    names.dedup_by(|later, first| later.0 == first.0);
+    keys.extend(names);
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    // The entry that takes each column's value (its last use); the others get clones.
+    let mut takes = vec![false; keys.len()];
+    let mut seen = vec![false; columns.len()];
+    for (k, (_, column)) in keys.iter().enumerate().rev() {
+        takes[k] = !std::mem::replace(&mut seen[*column], true);
+    }
+    let mut values: Vec<Option<Value>> = Vec::with_capacity(columns.len());
     output
         .records()
         .iter()
         .map(|record| {
-            let mut map = BTreeMap::new();
-            for ((field, column), (position, name)) in record.iter().zip(columns).zip(&keys) {
-                let value: Value = value(field, column, engine)?;
-                map.insert(position.clone(), value.clone());
-                map.insert((*name).to_owned(), value);
+            values.clear();
+            for (i, decoder) in decoders.iter().enumerate() {
+                let field = record.get(i).ok_or_else(|| decoder.absent())?;
+                values.push(Some(decoder.decode(field)?));
             }
+            let map: BTreeMap<String, Value> = keys
+                .iter()
+                .zip(&takes)
+                .map(|((key, column), &take)| {
+                    let slot = &mut values[*column];
+                    let value = if take { slot.take() } else { slot.clone() };
+                    // Every column's value is taken once, by its last entry, so it is always there.
+                    (key.clone(), value.unwrap_or(Value::Bool(None)))
+                })
+                .collect();
             Ok(ProxyRow::new(map))
         })
         .collect()
@@ -309,5 +340,99 @@ impl Proxy {
         let _ = self
             .misused
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use aws_sdk_rdsdata::operation::execute_statement::ExecuteStatementOutput;
+    use aws_sdk_rdsdata::types::{ColumnMetadata, Field};
+    use proptest::prelude::*;
+    use sea_orm::sea_query::Value;
+
+    use super::rows;
+    use crate::Engine;
+
+    fn output(names: &[&str], records: Vec<Vec<Field>>) -> ExecuteStatementOutput {
+        let columns = names
+            .iter()
+            .map(|name| {
+                ColumnMetadata::builder()
+                    .name(*name)
+                    .type_name("int8")
+                    .build()
+            })
+            .collect();
+        ExecuteStatementOutput::builder()
+            .set_column_metadata(Some(columns))
+            .set_records(Some(records))
+            .build()
+    }
+
+    /// The map one insert at a time, as a reader of SeaORM's `ProxyRow` expects it.
+    fn by_inserts(names: &[&str], record: &[i64]) -> BTreeMap<String, Value> {
+        let mut map = BTreeMap::new();
+        for (i, (name, n)) in names.iter().zip(record).enumerate() {
+            map.insert(format!("\u{0}{i:05}"), Value::BigInt(Some(*n)));
+            map.insert((*name).to_owned(), Value::BigInt(Some(*n)));
+        }
+        map
+    }
+
+    #[test]
+    fn rows_keep_select_order_and_the_last_of_a_repeated_name() {
+        let names = ["qty", "name", "qty"];
+        let out = output(
+            &names,
+            vec![vec![
+                Field::LongValue(1),
+                Field::IsNull(true),
+                Field::LongValue(3),
+            ]],
+        );
+        let rows = rows(&out, Engine::Postgres).unwrap();
+        let row = &rows[0];
+        let by_index: Vec<_> = (0..3)
+            .map(|i| row.values.values().nth(i).cloned())
+            .collect();
+        assert_eq!(
+            by_index,
+            [
+                Some(Value::BigInt(Some(1))),
+                Some(Value::BigInt(None)),
+                Some(Value::BigInt(Some(3)))
+            ]
+        );
+        assert_eq!(row.values.get("qty"), Some(&Value::BigInt(Some(3))));
+        assert_eq!(row.values.get("name"), Some(&Value::BigInt(None)));
+        assert_eq!(row.values.len(), 5);
+    }
+
+    #[test]
+    fn a_short_record_is_an_error_naming_the_column() {
+        let out = output(&["a", "b"], vec![vec![Field::LongValue(1)]]);
+        let error = rows(&out, Engine::Postgres).unwrap_err().to_string();
+        assert!(error.contains("column b"), "{error}");
+    }
+
+    proptest! {
+        #[test]
+        fn rows_equal_the_maps_built_by_inserts(
+            names in proptest::collection::vec("[ab_]{0,2}", 0..7),
+            records in proptest::collection::vec(proptest::collection::vec(any::<i64>(), 7), 0..4),
+        ) {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let fields = records
+                .iter()
+                .map(|r| r[..names.len()].iter().map(|n| Field::LongValue(*n)).collect())
+                .collect();
+            let rows = rows(&output(&names, fields), Engine::Postgres).unwrap();
+            prop_assert_eq!(rows.len(), records.len());
+            for (row, record) in rows.iter().zip(&records) {
+                prop_assert_eq!(&row.values, &by_inserts(&names, &record[..names.len()]));
+            }
+        }
     }
 }

@@ -362,25 +362,44 @@ fn undecodable(column: &ColumnMetadata, field: &Field) -> ValueError {
     }
 }
 
-/// The `Value` for `field` of `column`.
-pub(crate) fn value(
-    field: &Field,
-    column: &ColumnMetadata,
-    engine: Engine,
-) -> Result<Value, ValueError> {
-    let type_name = column.type_name().unwrap_or_default();
-    let kind = kind_of(type_name, engine);
-    let bad = || undecodable(column, field);
-    if let (Some(convert), Field::LongValue(n)) = (
-        seaorm_column(column.name().unwrap_or_default(), engine),
-        field,
-    ) {
-        return convert(*n).ok_or_else(bad);
+/// How the fields of one result column decode, worked out once per result rather than per cell.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Decoder<'a> {
+    column: &'a ColumnMetadata,
+    kind: Kind,
+    /// SeaORM's schema-discovery columns that need another integer type than the server's.
+    convert: Option<fn(i64) -> Option<Value>>,
+}
+
+impl<'a> Decoder<'a> {
+    pub(crate) fn new(column: &'a ColumnMetadata, engine: Engine) -> Self {
+        Self {
+            column,
+            kind: kind_of(column.type_name().unwrap_or_default(), engine),
+            convert: seaorm_column(column.name().unwrap_or_default(), engine),
+        }
     }
-    if matches!(field, Field::IsNull(true)) {
-        return Ok(kind.null());
+
+    /// The error for a record that has no field for this column.
+    pub(crate) fn absent(&self) -> ValueError {
+        ValueError::Undecodable {
+            column: self.column.name().unwrap_or_default().to_owned(),
+            type_name: self.column.type_name().unwrap_or_default().to_owned(),
+            field: "nothing (the record is shorter than the column list)".to_owned(),
+        }
     }
-    decode(kind, field).ok_or_else(bad)
+
+    /// The `Value` for `field` of this column.
+    pub(crate) fn decode(&self, field: &Field) -> Result<Value, ValueError> {
+        let bad = || undecodable(self.column, field);
+        if let (Some(convert), Field::LongValue(n)) = (self.convert, field) {
+            return convert(*n).ok_or_else(bad);
+        }
+        if matches!(field, Field::IsNull(true)) {
+            return Ok(self.kind.null());
+        }
+        decode(self.kind, field).ok_or_else(bad)
+    }
 }
 
 /// The Rust-side type a column decodes to.
@@ -623,8 +642,49 @@ fn decode(kind: Kind, field: &Field) -> Option<Value> {
     })
 }
 
+/// `YYYY-MM-DD HH:MM:SS[.fffffffff]`, as chrono's `%Y-%m-%d %H:%M:%S%.f` reads it.
+///
+/// Results of a few hundred rows carry a timestamp per row, and chrono interprets its format string
+/// on every call, so the Data API's one shape is read by hand; anything else (years beyond four
+/// digits, leap seconds, more than nine fraction digits, …) goes to chrono, so the two agree on
+/// every input (a property test checks).
 fn parse_timestamp(text: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").ok()
+    fast_timestamp(text.as_bytes())
+        .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").ok())
+}
+
+/// [`parse_timestamp`]'s fast path; `None` for anything it does not read (chrono then decides).
+fn fast_timestamp(b: &[u8]) -> Option<NaiveDateTime> {
+    fn digits(b: &[u8]) -> Option<u32> {
+        b.iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    }
+    if b.len() < 19 || [b[4], b[7], b[10], b[13], b[16]] != *b"-- ::" {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(digits(&b[0..4])?).ok()?,
+        digits(&b[5..7])?,
+        digits(&b[8..10])?,
+    )?;
+    let (hour, minute, second) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
+    let nanos = match &b[19..] {
+        [] => 0,
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            digits(fraction)? * 10u32.pow(9 - u32::try_from(fraction.len()).ok()?)
+        }
+        _ => return None,
+    };
+    // Second 60 (a leap second) is chrono's to read.
+    let time = (second < 60)
+        .then(|| NaiveTime::from_hms_nano_opt(hour, minute, second, nanos))
+        .flatten()?;
+    Some(date.and_time(time))
 }
 
 fn array_values(element: ArrayKind, array: &ArrayValue) -> Option<Vec<Value>> {
@@ -642,5 +702,68 @@ fn array_values(element: ArrayKind, array: &ArrayValue) -> Option<Vec<Value>> {
             .map(|s| one(s.clone().map(Field::StringValue)))
             .collect(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDateTime;
+    use proptest::prelude::*;
+
+    use super::parse_timestamp;
+
+    fn chrono(text: &str) -> Option<NaiveDateTime> {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").ok()
+    }
+
+    #[test]
+    fn timestamps_read_as_chrono_reads_them() {
+        for text in [
+            "2026-11-27 06:30:00",
+            "2026-11-27 06:30:00.5",
+            "2026-11-27 06:30:00.123456",
+            "2026-11-27 06:30:00.123456789",
+            "2026-11-27 06:30:00.1234567891",
+            "0001-01-01 00:00:00",
+            "9999-12-31 23:59:59.999999",
+            "2024-02-29 12:00:00",
+            "2023-02-29 12:00:00",
+            "2026-13-01 00:00:00",
+            "2026-11-27 24:00:00",
+            "2026-11-27 23:59:60",
+            "2026-11-27 23:59:60.5",
+            "2026-11-27T06:30:00",
+            "2026-11-27 06:30:00.",
+            "2026-11-27 06:30:00Z",
+            "12026-11-27 06:30:00",
+            "+2026-11-27 06:30:00",
+            "2026-1-27 06:30:00",
+            "2026-11-27 6:30:00",
+            "",
+        ] {
+            assert_eq!(parse_timestamp(text), chrono(text), "{text:?}");
+        }
+        assert!(parse_timestamp("2026-11-27 06:30:00.25").is_some());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn the_fast_path_agrees_with_chrono(
+            text in "[0-9+-]{0,2}[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,11})?[Z ]?"
+        ) {
+            prop_assert_eq!(parse_timestamp(&text), chrono(&text));
+        }
+
+        #[test]
+        fn valid_timestamps_agree_with_chrono(
+            year in 1i32..=9999, month in 1u32..=12, day in 1u32..=31,
+            hour in 0u32..=24, minute in 0u32..=60, second in 0u32..=61,
+            fraction in "(\\.[0-9]{1,10})?",
+        ) {
+            let text = format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}{fraction}");
+            prop_assert_eq!(parse_timestamp(&text), chrono(&text));
+        }
     }
 }
