@@ -570,7 +570,7 @@ impl Clients {
                 );
                 Ok(elapsed)
             }
-            (Workload::CannedPointSelect, Path::AdapterRows) => {
+            (Workload::PointSelect | Workload::CannedPointSelect, Path::AdapterRows) => {
                 // The statement `find_by_id(..).one()` sends, built before the clock starts.
                 let statement = item::Entity::find_by_id(key(i)).limit(1).build(backend);
                 let began = Instant::now();
@@ -1037,25 +1037,36 @@ async fn emulator_part(
             let router = emulator::router(state.clone());
             same_request(servers, router, database, engine, workload).await?;
             let ops = counts.single;
-            let samples = compare(&clients, workload, &[Path::Adapter, Path::Raw], ops).await?;
-            let (a, r) = (&samples[0], &samples[1]);
-            let (mean, p50) = (
-                a.mean_us() - r.mean_us(),
-                a.percentile_us(0.5) - r.percentile_us(0.5),
-            );
-            report.round_trip.push(format!(
-                "| {} | {} | {ops} | {} | {} | {} | {} | {} | {} | {mean:+.1} ({:+.1}%) | {p50:+.1} ({:+.1}%) |",
-                engine.label(),
-                workload.label(),
-                us(a.mean_us()),
-                us(a.percentile_us(0.5)),
-                us(a.percentile_us(0.99)),
-                us(r.mean_us()),
-                us(r.percentile_us(0.5)),
-                us(r.percentile_us(0.99)),
-                100.0 * mean / r.mean_us(),
-                100.0 * p50 / r.percentile_us(0.5),
-            ));
+            // The point select also runs SeaORM's statement prebuilt through `query_one`: the
+            // adapter's share without SeaORM's query building and model mapping.
+            let paths: &[Path] = match workload {
+                Workload::PointSelect => &[Path::Adapter, Path::AdapterRows, Path::Raw],
+                _ => &[Path::Adapter, Path::Raw],
+            };
+            let samples = compare(&clients, workload, paths, ops).await?;
+            let r = samples.last().context("no raw samples")?;
+            for (path, a) in paths.iter().zip(&samples).filter(|(p, _)| **p != Path::Raw) {
+                let (mean, p50) = (
+                    a.mean_us() - r.mean_us(),
+                    a.percentile_us(0.5) - r.percentile_us(0.5),
+                );
+                let label = match path {
+                    Path::AdapterRows => "point select, prebuilt statement (`query_one`, no model)",
+                    _ => workload.label(),
+                };
+                report.round_trip.push(format!(
+                    "| {} | {label} | {ops} | {} | {} | {} | {} | {} | {} | {mean:+.1} ({:+.1}%) | {p50:+.1} ({:+.1}%) |",
+                    engine.label(),
+                    us(a.mean_us()),
+                    us(a.percentile_us(0.5)),
+                    us(a.percentile_us(0.99)),
+                    us(r.mean_us()),
+                    us(r.percentile_us(0.5)),
+                    us(r.percentile_us(0.99)),
+                    100.0 * mean / r.mean_us(),
+                    100.0 * p50 / r.percentile_us(0.5),
+                ));
+            }
         }
 
         eprintln!("{}: emulator {}", engine.label(), Workload::InsertMany.label());
