@@ -36,8 +36,9 @@ const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:b
 /// Rows in `items`, and so in each result of the 1,000-row select.
 const ROWS: u64 = 1000;
 const CLIENTS: [usize; 2] = [1, 16];
-/// Each measurement is split into this many rounds, alternating emulator and direct.
-const ROUNDS: u64 = 4;
+/// Each measurement is split into this many rounds, rotating which of the three paths goes first
+/// (each path is first, second and third twice).
+const ROUNDS: u64 = 6;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -54,6 +55,9 @@ struct Args {
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
+    /// Internal: run as the echo process of the loopback floor measurement, on this port.
+    #[arg(long, hide = true)]
+    echo_server: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -139,10 +143,12 @@ const SQL: [[&str; 3]; 3] = [
 /// A row of `items`, decoded on the direct path as the emulator decodes it into fields.
 type Item = (i64, String, i32, NaiveDateTime);
 
-/// One way to the database: through the emulator, or straight through a sqlx pool.
+/// One way to the database: through the emulator (with the AWS SDK, or with a bare HTTP client),
+/// or straight through a sqlx pool.
 #[derive(Debug, Clone)]
 enum Path {
     Emulator(aws_sdk_rdsdata::Client, Arc<str>),
+    Http(RawHttp, Arc<str>),
     MySql(MySqlPool),
     Postgres(PgPool),
 }
@@ -195,6 +201,30 @@ impl Path {
                     _ => output.records().len(),
                 }
             }
+            Path::Http(http, database) => {
+                let parameters = match workload {
+                    Workload::Insert => serde_json::json!([
+                        {"name": "name", "value": {"stringValue": name}},
+                        {"name": "qty", "value": {"longValue": qty}},
+                    ]),
+                    _ => serde_json::json!([{"name": "key", "value": {"longValue": key}}]),
+                };
+                let body = serde_json::json!({
+                    "resourceArn": RESOURCE_ARN,
+                    "secretArn": SECRET_ARN,
+                    "database": &**database,
+                    "sql": sql[0],
+                    "parameters": parameters,
+                });
+                let output = http.post("/Execute", &serde_json::to_vec(&body)?).await?;
+                let output: serde_json::Value = serde_json::from_slice(&output)?;
+                match workload {
+                    Workload::Insert => {
+                        output["numberOfRecordsUpdated"].as_u64().unwrap_or(0) as usize
+                    }
+                    _ => output["records"].as_array().map_or(0, Vec::len),
+                }
+            }
             Path::MySql(pool) => direct!(pool, workload, key, name, qty, sql[1]),
             Path::Postgres(pool) => direct!(pool, workload, key, name, qty, sql[2]),
         };
@@ -203,6 +233,72 @@ impl Path {
             bail!("{} gave {rows} rows", LABELS[workload as usize]);
         }
         Ok(())
+    }
+}
+
+/// The leanest client the emulator can have: HTTP/1.1 over kept-alive loopback connections (one per
+/// task in flight), no signing, the body written as one buffer and the answer read by
+/// `Content-Length`. What it costs beyond the direct path is the emulator's own overhead, without the
+/// SDK's (signing, request building, response parsing into types).
+#[derive(Debug, Clone)]
+struct RawHttp {
+    addr: Arc<str>,
+    idle: Arc<std::sync::Mutex<Vec<tokio::io::BufStream<tokio::net::TcpStream>>>>,
+}
+
+impl RawHttp {
+    fn new(addr: &str) -> Self {
+        Self {
+            addr: addr.into(),
+            idle: Arc::default(),
+        }
+    }
+
+    /// POSTs `body` to `path`; the answer's body, or an error for any status but 200.
+    async fn post(&self, path: &str, body: &[u8]) -> Result<Vec<u8>> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        let idle = self.idle.lock().expect("not poisoned").pop();
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let stream = tokio::net::TcpStream::connect(&*self.addr).await?;
+                stream.set_nodelay(true)?;
+                tokio::io::BufStream::new(stream)
+            }
+        };
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        conn.write_all(head.as_bytes()).await?;
+        conn.write_all(body).await?;
+        conn.flush().await?;
+        let mut line = String::new();
+        conn.read_line(&mut line).await?;
+        let status = line.split(' ').nth(1).unwrap_or_default().to_owned();
+        let mut length = None;
+        loop {
+            line.clear();
+            conn.read_line(&mut line).await?;
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = Some(value.trim().parse::<usize>()?);
+            }
+        }
+        let mut answer = vec![0; length.context("no Content-Length in the answer")?];
+        conn.read_exact(&mut answer).await?;
+        if status != "200" {
+            bail!("HTTP {status}: {}", String::from_utf8_lossy(&answer));
+        }
+        self.idle.lock().expect("not poisoned").push(conn);
+        Ok(answer)
     }
 }
 
@@ -259,14 +355,14 @@ impl Samples {
     }
 }
 
-/// `ops` operations on each path after a warm-up, in rounds that alternate which path goes first,
-/// so drift on the shared machine hits both alike.
-async fn compare(
-    paths: [&Path; 2],
+/// `ops` operations on each path after a warm-up, in rounds that rotate which path goes first, so
+/// drift on the shared machine hits all alike.
+async fn compare<const N: usize>(
+    paths: [&Path; N],
     workload: Workload,
     clients: usize,
     ops: u64,
-) -> Result<[Samples; 2]> {
+) -> Result<[Samples; N]> {
     let per_round = ops / ROUNDS;
     let warm_up = 0..(per_round / 2).max(clients as u64);
     for path in paths {
@@ -274,11 +370,11 @@ async fn compare(
             .measure(path, workload, clients, warm_up.clone())
             .await?;
     }
-    let mut samples = [Samples::default(), Samples::default()];
+    let mut samples = std::array::from_fn(|_| Samples::default());
     for round in 0..ROUNDS {
-        for side in [round % 2, 1 - round % 2] {
+        for turn in 0..N {
+            let side = (round as usize + turn) % N;
             let ops = round * per_round..(round + 1) * per_round;
-            let side = side as usize;
             samples[side]
                 .measure(paths[side], workload, clients, ops)
                 .await?;
@@ -360,7 +456,7 @@ async fn execute(path: &Path, sql: &str) -> Result<()> {
     match path {
         Path::MySql(pool) => _ = sqlx::raw_sql(sql).execute(pool).await?,
         Path::Postgres(pool) => _ = sqlx::raw_sql(sql).execute(pool).await?,
-        Path::Emulator(..) => bail!("setup SQL runs directly"),
+        Path::Emulator(..) | Path::Http(..) => bail!("setup SQL runs directly"),
     }
     Ok(())
 }
@@ -397,10 +493,12 @@ async fn bench(engine: Engine, database: &str, ops: u64) -> Result<(Vec<String>,
         .endpoint_url(format!("http://{addr}"))
         .build();
     let through = Path::Emulator(aws_sdk_rdsdata::Client::from_conf(config), database.into());
-    through
-        .run(Workload::PointSelect, 0)
-        .await
-        .context("first call through the emulator")?;
+    let bare = Path::Http(RawHttp::new(&addr), database.into());
+    for path in [&through, &bare] {
+        path.run(Workload::PointSelect, 0)
+            .await
+            .context("first call through the emulator")?;
+    }
     let idle_rss = emulator.memory("VmRSS")?;
 
     let mut rows = Vec::new();
@@ -412,15 +510,20 @@ async fn bench(engine: Engine, database: &str, ops: u64) -> Result<(Vec<String>,
         };
         for clients in CLIENTS {
             eprintln!("{engine:?}: {label}, {clients} client(s)");
-            let [mut emu, mut dir] = compare([&through, &direct], workload, clients, ops).await?;
-            let (emu_p50, dir_p50) = (emu.percentile_ms(0.5), dir.percentile_ms(0.5));
-            let (emu_ops, dir_ops) = (emu.ops_per_sec(), dir.ops_per_sec());
-            let (emu_p99, dir_p99) = (emu.percentile_ms(0.99), dir.percentile_ms(0.99));
+            let [mut dir, mut sdk, mut http] =
+                compare([&direct, &through, &bare], workload, clients, ops).await?;
+            let p50 = [&mut dir, &mut sdk, &mut http].map(|s| s.percentile_ms(0.5));
+            let p99 = [&mut dir, &mut sdk, &mut http].map(|s| s.percentile_ms(0.99));
+            let ops = [&dir, &sdk, &http].map(|s| s.ops_per_sec());
             rows.push(format!(
-                "| {engine:?} | {label} | {clients} | {emu_ops:.0} | {emu_p50:.2} | {emu_p99:.2} | {dir_ops:.0} \
-                 | {dir_p50:.2} | {dir_p99:.2} | {:.2}× | {:.2}× |",
-                emu_p50 / dir_p50,
-                emu_ops / dir_ops,
+                "| {engine:?} | {label} | {clients} | {:.3} / {:.3} | {:.3} / {:.3} | {:.3} / {:.3} \
+                 | {:.2}× | {:.2}× | {:.0} | {:.0} | {:.0} | {:.2}× | {:.2}× |",
+                p50[0], p99[0], p50[1], p99[1], p50[2], p99[2],
+                p50[1] / p50[0],
+                p50[2] / p50[0],
+                ops[0], ops[1], ops[2],
+                ops[1] / ops[0],
+                ops[2] / ops[0],
             ));
         }
     }
@@ -431,9 +534,69 @@ async fn bench(engine: Engine, database: &str, ops: u64) -> Result<(Vec<String>,
     ))
 }
 
+/// Messages the loopback floor bounces: about the size of a point select's request.
+const FLOOR_MESSAGE: usize = 300;
+
+/// The echo half of [`loopback_floor`]: accepts one connection and sends every byte back.
+fn echo_server(port: u16) -> Result<()> {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+    println!("ready");
+    let (mut stream, _) = listener.accept()?;
+    stream.set_nodelay(true)?;
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        stream.write_all(&buf[..n])?;
+    }
+}
+
+/// The cheapest request/response one extra process can add: a blocking TCP ping-pong of
+/// [`FLOOR_MESSAGE`] bytes with a child process (this binary, `--echo-server`) on loopback, no
+/// HTTP, no parsing. Any server between the client and the database adds at least this to a call.
+/// Returns p10, p50 and p90 in milliseconds.
+fn loopback_floor(rounds: usize) -> Result<[f64; 3]> {
+    use std::io::{Read, Write};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["--echo-server", &port.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().context("no echo stdout")?).read_line(&mut ready)?;
+    let measured = (|| {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_nodelay(true)?;
+        let (message, mut buf) = ([b'x'; FLOOR_MESSAGE], [0u8; FLOOR_MESSAGE]);
+        let mut latencies = Vec::with_capacity(rounds);
+        for round in 0..rounds + rounds / 10 {
+            let began = Instant::now();
+            stream.write_all(&message)?;
+            stream.read_exact(&mut buf)?;
+            if round >= rounds / 10 {
+                latencies.push(began.elapsed());
+            }
+        }
+        latencies.sort_unstable();
+        let at = |p: f64| latencies[(p * latencies.len() as f64) as usize].as_secs_f64() * 1e3;
+        anyhow::Ok([at(0.1), at(0.5), at(0.9)])
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    measured
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(port) = args.echo_server {
+        return echo_server(port);
+    }
     let ops = args.ops.unwrap_or(if args.quick { 100 } else { 2000 });
     let engines: &[Engine] = match args.engine {
         Which::Mysql => &[Engine::MySql],
@@ -458,12 +621,19 @@ async fn main() -> Result<()> {
         memory.push(engine_memory);
     }
     println!(
-        "| engine | workload | clients | emulator ops/s | emulator p50 ms | emulator p99 ms \
-         | direct ops/s | direct p50 ms | direct p99 ms | p50 emulator/direct | ops/s emulator/direct |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| engine | workload | clients | direct p50 / p99 ms | emulator + SDK p50 / p99 ms \
+         | emulator + bare HTTP p50 / p99 ms | p50 SDK/direct | p50 bare/direct | direct ops/s \
+         | SDK ops/s | bare ops/s | ops/s SDK/direct | ops/s bare/direct |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     rows.iter().for_each(|row| println!("{row}"));
     println!("\n| engine | emulator idle RSS MiB | emulator peak RSS MiB |\n|---|---:|---:|");
     memory.iter().for_each(|row| println!("{row}"));
+    let rounds = if args.quick { 1_000 } else { 20_000 };
+    let [p10, p50, p90] = tokio::task::spawn_blocking(move || loopback_floor(rounds)).await??;
+    println!(
+        "\nLoopback floor ({rounds} blocking TCP round trips of {FLOOR_MESSAGE} bytes to another \
+         process): p10 {p10:.3} ms, p50 {p50:.3} ms, p90 {p90:.3} ms"
+    );
     Ok(())
 }
