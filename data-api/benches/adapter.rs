@@ -338,6 +338,10 @@ enum Path {
     Raw,
     /// The raw SDK, and its records decoded into the model by hand.
     RawDecoded,
+    /// The raw SDK, and its records put into SeaORM 1.1's proxy row type (a `BTreeMap<String,
+    /// Value>` per row, by name and by position, as the adapter must) without decoding: strings
+    /// stay strings, numbers become `BigInt`. The least any proxy-based adapter can spend.
+    RawMaps,
     /// The raw SDK: one BatchExecuteStatement of 100 parameter sets.
     RawBatch,
     /// BeginTransaction + that BatchExecuteStatement + CommitTransaction.
@@ -365,6 +369,9 @@ impl Path {
             (Path::Raw, Workload::InsertMany) => "raw SDK: the same multi-row INSERT",
             (Path::Raw, _) => "raw SDK",
             (Path::RawDecoded, _) => "raw SDK + hand-written decode into the model",
+            (Path::RawMaps, _) => {
+                "raw SDK + the same `ProxyRow` maps without decoding (the floor of SeaORM's row type)"
+            }
             (Path::RawBatch, _) => "raw SDK: one BatchExecuteStatement, 100 parameter sets",
             (Path::RawBatchInTransaction, _) => "raw SDK: Begin + BatchExecuteStatement + Commit",
         }
@@ -545,6 +552,14 @@ impl Clients {
                 ensure!(output.records().len() == ROWS as usize, "read too few rows");
                 Ok(elapsed)
             }
+            (Workload::CannedSelect, Path::RawMaps) => {
+                let began = Instant::now();
+                let output = self.execute(CANNED_SELECT, Vec::new()).await?;
+                let rows = proxy_maps(&output);
+                let elapsed = began.elapsed();
+                ensure!(rows.len() == ROWS as usize, "read {} rows", rows.len());
+                Ok(elapsed)
+            }
             (Workload::CannedSelect, Path::RawDecoded) => {
                 let began = Instant::now();
                 let output = self.execute(CANNED_SELECT, Vec::new()).await?;
@@ -645,6 +660,41 @@ impl Clients {
             (workload, path) => bail!("no {path:?} path for {workload:?}"),
         }
     }
+}
+
+/// [`Path::RawMaps`]: each record as a `ProxyRow`'s map, keyed by name and by position, with no
+/// type decoding.
+fn proxy_maps(
+    output: &aws_sdk_rdsdata::operation::execute_statement::ExecuteStatementOutput,
+) -> Vec<sea_orm::ProxyRow> {
+    let mut keys: Vec<(String, usize)> = output
+        .column_metadata()
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            let name = c.name().unwrap_or_default().to_owned();
+            [(format!("\u{0}{i:05}"), i), (name, i)]
+        })
+        .collect();
+    keys.sort();
+    output
+        .records()
+        .iter()
+        .map(|record| {
+            let map = keys
+                .iter()
+                .map(|(key, i)| {
+                    let value = match &record[*i] {
+                        Field::StringValue(s) => Value::String(Some(Box::new(s.clone()))),
+                        Field::LongValue(n) => Value::BigInt(Some(*n)),
+                        _ => Value::String(None),
+                    };
+                    (key.clone(), value)
+                })
+                .collect();
+            sea_orm::ProxyRow::new(map)
+        })
+        .collect()
 }
 
 /// What code without the adapter would write to read the canned rows into [`Line`].
@@ -946,6 +996,7 @@ async fn canned_part(
                 Path::AdapterRows,
                 Path::Raw,
                 Path::RawDecoded,
+                Path::RawMaps,
             ][..],
             counts.canned_select,
         ),
