@@ -15,9 +15,12 @@
 //!    adapter would write). A third workload, part 2's point select (`find_by_id(..).one()`)
 //!    against a canned 1-row response, gives the client-side share of part 2's numbers.
 //! 2. **Round trips through the emulator.** The same SeaORM workload (point select by primary key,
-//!    single-row insert through the entity) against the raw SDK call carrying the same request, via
-//!    the Data API emulator (in-process, `emulator::run`) on MariaDB and PostgreSQL. The adapter's
-//!    overhead is reported as a share of the round trip.
+//!    single-row insert through the entity, and part 1's 1,000-row SELECT) against the raw SDK call
+//!    carrying the same request, via the Data API emulator (in-process, `emulator::run`) on MariaDB
+//!    and PostgreSQL. The adapter's overhead is reported as a share of the round trip. The point
+//!    select also runs prebuilt through `query_one` (the adapter without SeaORM's query building
+//!    and model mapping), and the SELECT also as the raw call plus SeaORM's row maps without
+//!    decoding (the floor any adapter on SeaORM 1.1's proxy pays).
 //! 3. **100-row inserts through the emulator.** `Entity::insert_many(..).exec` (the adapter sends one
 //!    multi-row INSERT as one ExecuteStatement) against one raw `BatchExecuteStatement` of 100
 //!    parameter sets, plus the same batch inside a transaction and the adapter's multi-row INSERT
@@ -311,6 +314,8 @@ enum Workload {
     PointSelect,
     /// Part 2: `Entity::insert(..).exec(..)` through the emulator.
     Insert,
+    /// Part 2: part 1 (b)'s SELECT of 1,000 rows × 3 columns through the emulator.
+    Scan,
     /// Part 3: `Entity::insert_many(100 rows).exec(..)` through the emulator.
     InsertMany,
 }
@@ -323,6 +328,7 @@ impl Workload {
             Workload::CannedPointSelect => "point select by PK, 1 row × 4 columns",
             Workload::PointSelect => "point select by PK",
             Workload::Insert => "insert 1 row",
+            Workload::Scan => "SELECT 1,000 rows × 3 columns",
             Workload::InsertMany => "insert 100 rows",
         }
     }
@@ -354,7 +360,7 @@ impl Path {
             (Path::Adapter, Workload::CannedInsert) => {
                 "adapter: `Statement::from_sql_and_values` + `execute`"
             }
-            (Path::Adapter, Workload::CannedSelect) => {
+            (Path::Adapter, Workload::CannedSelect | Workload::Scan) => {
                 "adapter: `find_by_statement(..).all()` into a model"
             }
             (Path::Adapter, Workload::CannedPointSelect) => "adapter: `find_by_id(..).one()`",
@@ -529,7 +535,7 @@ impl Clients {
                 ensure!(output.number_of_records_updated() == 1, "inserted none");
                 Ok(elapsed)
             }
-            (Workload::CannedSelect, Path::Adapter) => {
+            (Workload::CannedSelect | Workload::Scan, Path::Adapter) => {
                 let statement = Statement::from_string(backend, CANNED_SELECT);
                 let began = Instant::now();
                 let lines = Line::find_by_statement(statement).all(&self.db).await?;
@@ -537,7 +543,7 @@ impl Clients {
                 ensure!(lines.len() == ROWS as usize, "read {} rows", lines.len());
                 Ok(elapsed)
             }
-            (Workload::CannedSelect, Path::AdapterRows) => {
+            (Workload::CannedSelect | Workload::Scan, Path::AdapterRows) => {
                 let statement = Statement::from_string(backend, CANNED_SELECT);
                 let began = Instant::now();
                 let rows = self.db.query_all(statement).await?;
@@ -545,14 +551,14 @@ impl Clients {
                 ensure!(rows.len() == ROWS as usize, "read {} rows", rows.len());
                 Ok(elapsed)
             }
-            (Workload::CannedSelect, Path::Raw) => {
+            (Workload::CannedSelect | Workload::Scan, Path::Raw) => {
                 let began = Instant::now();
                 let output = self.execute(CANNED_SELECT, Vec::new()).await?;
                 let elapsed = began.elapsed();
                 ensure!(output.records().len() == ROWS as usize, "read too few rows");
                 Ok(elapsed)
             }
-            (Workload::CannedSelect, Path::RawMaps) => {
+            (Workload::CannedSelect | Workload::Scan, Path::RawMaps) => {
                 let began = Instant::now();
                 let output = self.execute(CANNED_SELECT, Vec::new()).await?;
                 let rows = proxy_maps(&output);
@@ -560,7 +566,7 @@ impl Clients {
                 ensure!(rows.len() == ROWS as usize, "read {} rows", rows.len());
                 Ok(elapsed)
             }
-            (Workload::CannedSelect, Path::RawDecoded) => {
+            (Workload::CannedSelect | Workload::Scan, Path::RawDecoded) => {
                 let began = Instant::now();
                 let output = self.execute(CANNED_SELECT, Vec::new()).await?;
                 let lines = decode_lines(output.records())?;
@@ -1083,15 +1089,20 @@ async fn emulator_part(
     let clients = Clients::new(addr, database, engine)?;
 
     let measured = async {
-        for workload in [Workload::PointSelect, Workload::Insert] {
+        // The scan runs before the inserts add rows to `items`.
+        for workload in [Workload::PointSelect, Workload::Scan, Workload::Insert] {
             eprintln!("{}: emulator {}", engine.label(), workload.label());
             let router = emulator::router(state.clone());
             same_request(servers, router, database, engine, workload).await?;
-            let ops = counts.single;
+            let ops = match workload {
+                Workload::Scan => counts.canned_select,
+                _ => counts.single,
+            };
             // The point select also runs SeaORM's statement prebuilt through `query_one`: the
             // adapter's share without SeaORM's query building and model mapping.
             let paths: &[Path] = match workload {
                 Workload::PointSelect => &[Path::Adapter, Path::AdapterRows, Path::Raw],
+                Workload::Scan => &[Path::Adapter, Path::AdapterRows, Path::RawMaps, Path::Raw],
                 _ => &[Path::Adapter, Path::Raw],
             };
             let samples = compare(&clients, workload, paths, ops).await?;
@@ -1101,8 +1112,19 @@ async fn emulator_part(
                     a.mean_us() - r.mean_us(),
                     a.percentile_us(0.5) - r.percentile_us(0.5),
                 );
-                let label = match path {
-                    Path::AdapterRows => "point select, prebuilt statement (`query_one`, no model)",
+                let label = match (path, workload) {
+                    (Path::AdapterRows, Workload::PointSelect) => {
+                        "point select, prebuilt statement (`query_one`, no model)"
+                    }
+                    (Path::Adapter, Workload::Scan) => {
+                        "SELECT 1,000 rows × 3 columns, `find_by_statement(..).all()` into a model"
+                    }
+                    (Path::AdapterRows, Workload::Scan) => {
+                        "SELECT 1,000 rows × 3 columns, `query_all` (rows, no model)"
+                    }
+                    (Path::RawMaps, _) => {
+                        "SELECT 1,000 rows × 3 columns: raw SDK + `ProxyRow` maps without decoding (floor)"
+                    }
                     _ => workload.label(),
                 };
                 report.round_trip.push(format!(
