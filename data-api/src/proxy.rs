@@ -185,21 +185,18 @@ impl Proxy {
 fn rows(output: &ExecuteStatementOutput, engine: crate::Engine) -> Result<Vec<ProxyRow>, Error> {
     let columns = output.column_metadata();
     let decoders: Vec<Decoder<'_>> = columns.iter().map(|c| Decoder::new(c, engine)).collect();
-    // Every key with its column, in map order; a name kept only for its last column.
+    // Every key with its column, in map order; a repeated name kept only for its last column (the
+    // sort puts it first among equals, and `dedup` keeps the first).
     let mut keys: Vec<(String, usize)> = columns
         .iter()
         .enumerate()
-        .map(|(i, _)| (format!("\u{0}{i:05}"), i))
+        .flat_map(|(i, c)| {
+            let name = c.name().unwrap_or_default().to_owned();
+            [(format!("\u{0}{i:05}"), i), (name, i)]
+        })
         .collect();
-    let mut names: Vec<(String, usize)> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.name().unwrap_or_default().to_owned(), i))
-        .collect();
-    names.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    names.dedup_by(|later, first| later.0 == first.0);
-    keys.extend(names);
-    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    keys.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    keys.dedup_by(|later, first| later.0 == first.0);
     // The entry that takes each column's value (its last use); the others get clones.
     let mut takes = vec![false; keys.len()];
     let mut seen = vec![false; columns.len()];

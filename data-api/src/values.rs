@@ -352,13 +352,12 @@ fn seaorm_column(name: &str, engine: Engine) -> Option<fn(i64) -> Option<Value>>
     }
 }
 
-fn undecodable(column: &ColumnMetadata, field: &Field) -> ValueError {
-    let mut shown = format!("{field:?}");
-    shown.truncate(60);
+/// `column` could not be read from `what` (a field, shortened, or a word on what was missing).
+fn undecodable(column: &ColumnMetadata, what: String) -> ValueError {
     ValueError::Undecodable {
         column: column.name().unwrap_or_default().to_owned(),
         type_name: column.type_name().unwrap_or_default().to_owned(),
-        field: shown,
+        field: what,
     }
 }
 
@@ -382,16 +381,19 @@ impl<'a> Decoder<'a> {
 
     /// The error for a record that has no field for this column.
     pub(crate) fn absent(&self) -> ValueError {
-        ValueError::Undecodable {
-            column: self.column.name().unwrap_or_default().to_owned(),
-            type_name: self.column.type_name().unwrap_or_default().to_owned(),
-            field: "nothing (the record is shorter than the column list)".to_owned(),
-        }
+        undecodable(
+            self.column,
+            "nothing (the record is shorter than the column list)".to_owned(),
+        )
     }
 
     /// The `Value` for `field` of this column.
     pub(crate) fn decode(&self, field: &Field) -> Result<Value, ValueError> {
-        let bad = || undecodable(self.column, field);
+        let bad = || {
+            let mut shown = format!("{field:?}");
+            shown.truncate(60);
+            undecodable(self.column, shown)
+        };
         if let (Some(convert), Field::LongValue(n)) = (self.convert, field) {
             return convert(*n).ok_or_else(bad);
         }
