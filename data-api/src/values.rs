@@ -390,8 +390,8 @@ impl<'a> Decoder<'a> {
     /// The `Value` for `field` of this column.
     pub(crate) fn decode(&self, field: &Field) -> Result<Value, ValueError> {
         let bad = || {
-            let mut shown = format!("{field:?}");
-            shown.truncate(60);
+            // The first 60 characters (not bytes: a cut inside a character would panic).
+            let shown: String = format!("{field:?}").chars().take(60).collect();
             undecodable(self.column, shown)
         };
         if let (Some(convert), Field::LongValue(n)) = (self.convert, field) {
@@ -712,7 +712,8 @@ mod tests {
     use chrono::NaiveDateTime;
     use proptest::prelude::*;
 
-    use super::parse_timestamp;
+    use super::{Decoder, parse_timestamp};
+    use crate::Engine;
 
     fn chrono(text: &str) -> Option<NaiveDateTime> {
         NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").ok()
@@ -767,5 +768,21 @@ mod tests {
             let text = format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}{fraction}");
             prop_assert_eq!(parse_timestamp(&text), chrono(&text));
         }
+    }
+
+    #[test]
+    fn an_undecodable_multi_byte_field_is_an_error_not_a_panic() {
+        let column = aws_sdk_rdsdata::types::ColumnMetadata::builder()
+            .name("id")
+            .type_name("uuid")
+            .build();
+        let field = aws_sdk_rdsdata::types::Field::StringValue("€".repeat(100));
+        let error = Decoder::new(&column, Engine::Postgres)
+            .decode(&field)
+            .unwrap_err()
+            .to_string();
+        // `StringValue("` and 47 of the euros: 60 characters (and 154 bytes).
+        let shown = format!("StringValue(\"{}", "€".repeat(47));
+        assert_eq!(error, format!("column id: cannot read {shown} as uuid"));
     }
 }
