@@ -5,9 +5,10 @@
 //!   cluster "pauses"; the next `ExecuteStatement`, `BatchExecuteStatement` or `BeginTransaction` starts
 //!   a resume and gets `DatabaseResumingException`, as does every such call for the next `resume`.
 //!   Commit and Rollback are not modelled to get it and pass. [`Faults::pause`] pauses at once.
-//! - **Injected errors** ([`Rule`]): the next `count` calls of an operation fail with a chosen error,
-//!   either `before` the statement runs (nothing happened) or `after` it ran (the outcome is unknown to
-//!   the client: the case a blind retry gets wrong).
+//! - **Injected errors** ([`Rule`]): the next `count` calls of an operation (and, with `sqlContains`,
+//!   only statements whose SQL contains that text) fail with a chosen error, either `before` the
+//!   statement runs (nothing happened) or `after` it ran (the outcome is unknown to the client: the
+//!   case a blind retry gets wrong).
 //!
 //! Rules and pauses are set from the CLI, in-process through [`crate::AppState::faults`], or over HTTP
 //! on the emulator's own `/_emulator/…` paths (README, "Fault injection").
@@ -64,6 +65,11 @@ pub struct Rule {
     /// The exception name: any of the model's, `ValidationException`, or `ThrottlingException`
     /// (outside the model; the SDKs retry it as throttling).
     pub error: String,
+    /// Only statements whose SQL text contains this (case-sensitive substring), so that a test can
+    /// fail one statement of a sequence; calls without SQL (begin, commit, rollback) never match.
+    /// Every call when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql_contains: Option<String>,
     /// How many calls it fails; every call until cleared when absent.
     #[serde(default)]
     pub count: Option<u32>,
@@ -82,6 +88,15 @@ impl Rule {
     /// A message naming the unknown exception.
     pub fn validate(&self) -> Result<(), String> {
         self.error_code().map(drop)
+    }
+
+    /// Whether the rule applies to a call of `operation` with `sql` (absent for calls without SQL).
+    fn matches(&self, operation: Operation, sql: Option<&str>) -> bool {
+        self.operation.is_none_or(|o| o == operation)
+            && self
+                .sql_contains
+                .as_deref()
+                .is_none_or(|needle| sql.is_some_and(|sql| sql.contains(needle)))
     }
 
     fn error_code(&self) -> Result<ErrorCode, String> {
@@ -202,13 +217,15 @@ impl Faults {
     }
 
     /// Checks a call before it runs: the pause state, then `before` rules. `transactions_open` keeps
-    /// an idle cluster from pausing, as an open connection does on Aurora.
+    /// an idle cluster from pausing, as an open connection does on Aurora; `sql` is the statement of
+    /// an `ExecuteStatement` or `BatchExecuteStatement`.
     ///
     /// # Errors
     /// The injected or resume error.
     pub fn before(
         &self,
         operation: Operation,
+        sql: Option<&str>,
         resource_arn: &str,
         transactions_open: bool,
     ) -> Result<(), ApiError> {
@@ -238,25 +255,30 @@ impl Faults {
             }
         }
         state.last_call = now;
-        take_rule(&mut state.rules, operation, When::Before)
+        take_rule(&mut state.rules, operation, sql, When::Before)
     }
 
     /// Checks a call after it ran: `after` rules.
     ///
     /// # Errors
     /// The injected error.
-    pub fn after(&self, operation: Operation) -> Result<(), ApiError> {
+    pub fn after(&self, operation: Operation, sql: Option<&str>) -> Result<(), ApiError> {
         let mut state = self.state();
         state.last_call = Instant::now();
-        take_rule(&mut state.rules, operation, When::After)
+        take_rule(&mut state.rules, operation, sql, When::After)
     }
 }
 
-/// Fires the first rule for `operation` at `when`, counting it down.
-fn take_rule(rules: &mut Vec<Rule>, operation: Operation, when: When) -> Result<(), ApiError> {
+/// Fires the first rule for `operation` (and `sql`) at `when`, counting it down.
+fn take_rule(
+    rules: &mut Vec<Rule>,
+    operation: Operation,
+    sql: Option<&str>,
+    when: When,
+) -> Result<(), ApiError> {
     let Some(index) = rules
         .iter()
-        .position(|r| r.when == when && r.operation.is_none_or(|o| o == operation))
+        .position(|r| r.when == when && r.matches(operation, sql))
     else {
         return Ok(());
     };
@@ -291,18 +313,18 @@ mod tests {
         let arn = "arn";
         assert!(
             faults
-                .before(Operation::BeginTransaction, arn, false)
+                .before(Operation::BeginTransaction, None, arn, false)
                 .is_ok()
         );
         for _ in 0..2 {
             let error = faults
-                .before(Operation::ExecuteStatement, arn, false)
+                .before(Operation::ExecuteStatement, None, arn, false)
                 .expect_err("injected");
             assert_eq!(error.code, ErrorCode::InternalServerErrorException);
         }
         assert!(
             faults
-                .before(Operation::ExecuteStatement, arn, false)
+                .before(Operation::ExecuteStatement, None, arn, false)
                 .is_ok()
         );
         assert!(faults.rules().is_empty());
@@ -318,18 +340,56 @@ mod tests {
             .expect("valid");
         assert!(
             faults
-                .before(Operation::CommitTransaction, "a", false)
+                .before(Operation::CommitTransaction, None, "a", false)
                 .is_ok()
         );
         assert_eq!(
             faults
-                .after(Operation::CommitTransaction)
+                .after(Operation::CommitTransaction, None)
                 .expect_err("after")
                 .code,
             ErrorCode::ThrottlingException
         );
         let refused = faults.inject(rule(serde_json::json!({"error": "NoSuchException"})));
         assert!(refused.is_err());
+    }
+
+    #[test]
+    fn sql_rules_fire_only_for_statements_containing_their_text() {
+        let faults = Faults::default();
+        faults
+            .inject(rule(serde_json::json!({
+                "sqlContains": "CREATE INDEX", "error": "InternalServerErrorException",
+                "when": "after", "count": 1
+            })))
+            .expect("valid");
+        let create_table = Some("CREATE TABLE t (id INT)");
+        let create_index = Some("CREATE INDEX i ON t (id)");
+        assert!(
+            faults
+                .after(Operation::ExecuteStatement, create_table)
+                .is_ok()
+        );
+        assert!(
+            faults.after(Operation::CommitTransaction, None).is_ok(),
+            "a call without SQL never matches a SQL rule"
+        );
+        assert!(
+            faults
+                .before(Operation::ExecuteStatement, create_index, "a", false)
+                .is_ok(),
+            "an `after` rule does not fire before"
+        );
+        let error = faults
+            .after(Operation::BatchExecuteStatement, create_index)
+            .expect_err("matches");
+        assert_eq!(error.code, ErrorCode::InternalServerErrorException);
+        assert!(
+            faults
+                .after(Operation::ExecuteStatement, create_index)
+                .is_ok(),
+            "count 1"
+        );
     }
 
     #[test]
@@ -341,23 +401,23 @@ mod tests {
         }));
         assert!(
             faults
-                .before(Operation::ExecuteStatement, "a", false)
+                .before(Operation::ExecuteStatement, None, "a", false)
                 .is_ok()
         );
         faults.pause();
         for op in [Operation::ExecuteStatement, Operation::BeginTransaction] {
-            let error = faults.before(op, "a", false).expect_err("resuming");
+            let error = faults.before(op, None, "a", false).expect_err("resuming");
             assert_eq!(error.code, ErrorCode::DatabaseResumingException);
         }
         assert!(
             faults
-                .before(Operation::CommitTransaction, "a", false)
+                .before(Operation::CommitTransaction, None, "a", false)
                 .is_ok()
         );
         std::thread::sleep(Duration::from_millis(250));
         assert!(
             faults
-                .before(Operation::ExecuteStatement, "a", false)
+                .before(Operation::ExecuteStatement, None, "a", false)
                 .is_ok()
         );
     }
@@ -372,14 +432,14 @@ mod tests {
         std::thread::sleep(Duration::from_millis(80));
         assert!(
             faults
-                .before(Operation::ExecuteStatement, "a", true)
+                .before(Operation::ExecuteStatement, None, "a", true)
                 .is_ok(),
             "an open transaction keeps the cluster up"
         );
         std::thread::sleep(Duration::from_millis(80));
         assert_eq!(
             faults
-                .before(Operation::BatchExecuteStatement, "a", false)
+                .before(Operation::BatchExecuteStatement, None, "a", false)
                 .expect_err("paused")
                 .code,
             ErrorCode::DatabaseResumingException

@@ -142,7 +142,12 @@ pub async fn execute_statement(
     let values = bind_values(&statement.binds, &request.parameters)?;
     let options = request.result_set_options.unwrap_or_default();
     let metadata = request.include_result_metadata;
-    check_faults(&state, Operation::ExecuteStatement, &request.resource_arn)?;
+    check_faults(
+        &state,
+        Operation::ExecuteStatement,
+        Some(&request.sql),
+        &request.resource_arn,
+    )?;
     let mut session = session(
         &state,
         target,
@@ -176,7 +181,9 @@ pub async fn execute_statement(
         state.transactions.end_in_background(id);
     }
     let response = response?;
-    state.faults.after(Operation::ExecuteStatement)?;
+    state
+        .faults
+        .after(Operation::ExecuteStatement, Some(&request.sql))?;
     Ok(Json(response))
 }
 
@@ -184,11 +191,12 @@ pub async fn execute_statement(
 fn check_faults(
     state: &AppState,
     operation: Operation,
+    sql: Option<&str>,
     resource_arn: &str,
 ) -> Result<(), ApiError> {
     state
         .faults
-        .before(operation, resource_arn, state.transactions.any_open())
+        .before(operation, sql, resource_arn, state.transactions.any_open())
 }
 
 /// Runs `work` (which owns its connection or transaction) under the statement timeout.
@@ -432,6 +440,7 @@ pub async fn batch_execute_statement(
     check_faults(
         &state,
         Operation::BatchExecuteStatement,
+        Some(&request.sql),
         &request.resource_arn,
     )?;
     let mut session = session(
@@ -457,7 +466,9 @@ pub async fn batch_execute_statement(
         Ok(update_results)
     })
     .await?;
-    state.faults.after(Operation::BatchExecuteStatement)?;
+    state
+        .faults
+        .after(Operation::BatchExecuteStatement, Some(&request.sql))?;
     Ok(Json(BatchExecuteStatementResponse { update_results }))
 }
 
@@ -475,13 +486,18 @@ pub async fn begin_transaction(
         request.schema.as_deref(),
         request.database.as_deref(),
     )?;
-    check_faults(&state, Operation::BeginTransaction, &request.resource_arn)?;
+    check_faults(
+        &state,
+        Operation::BeginTransaction,
+        None,
+        &request.resource_arn,
+    )?;
     let conn = target.server.acquire(request.database.as_deref()).await?;
     let transaction_id = state
         .transactions
         .begin(&request.resource_arn, target.server.engine(), conn)
         .await?;
-    state.faults.after(Operation::BeginTransaction)?;
+    state.faults.after(Operation::BeginTransaction, None)?;
     Ok(Json(BeginTransactionResponse { transaction_id }))
 }
 
@@ -524,12 +540,12 @@ async fn end_transaction(
         &request.transaction_id,
         MAX_TRANSACTION_ID_CHARS,
     )?;
-    check_faults(&state, operation, &request.resource_arn)?;
+    check_faults(&state, operation, None, &request.resource_arn)?;
     state
         .transactions
         .end(&request.transaction_id, &request.resource_arn, commit)
         .await?;
-    state.faults.after(operation)?;
+    state.faults.after(operation, None)?;
     Ok(Json(EndTransactionResponse {
         transaction_status: status.to_owned(),
     }))
