@@ -6,7 +6,7 @@ use axum::extract::rejection::JsonRejection;
 
 use std::future::Future;
 
-use crate::backend::{Conn, Engine, StatementOutput};
+use crate::backend::{Conn, DbUser, Engine, StatementOutput};
 use crate::faults::Operation;
 use crate::params::{self, Rewritten};
 use crate::protocol::error::{ApiError, ErrorCode};
@@ -47,13 +47,14 @@ fn check_len(member: &str, value: &str, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Finds the cluster; `not_found` is the error code for an unknown ARN on this operation.
+/// Finds the cluster and the database user the secret names (`None`: the URL's user); `not_found` is
+/// the error code for an unknown cluster ARN on this operation.
 fn target<'a>(
     state: &'a AppState,
     resource_arn: &str,
     secret_arn: &str,
     not_found: ErrorCode,
-) -> Result<&'a Target, ApiError> {
+) -> Result<(&'a Target, Option<&'a DbUser>), ApiError> {
     for (member, arn) in [("resourceArn", resource_arn), ("secretArn", secret_arn)] {
         if !ARN_CHARS.contains(&arn.chars().count()) {
             return Err(ApiError::new(
@@ -72,13 +73,16 @@ fn target<'a>(
                 format!("Database cluster {resource_arn} not found"),
             )
         })?;
-    if target.secret_arn != secret_arn {
-        return Err(ApiError::new(
+    if target.secret_arn == secret_arn {
+        return Ok((target, None));
+    }
+    match state.secrets.get(secret_arn) {
+        Some(user) => Ok((target, Some(user))),
+        None => Err(ApiError::new(
             ErrorCode::SecretsErrorException,
             format!("The secret {secret_arn} cannot be used with cluster {resource_arn}"),
-        ));
+        )),
     }
-    Ok(target)
 }
 
 /// The cluster for a statement or `BeginTransaction`: ARNs known, no `schema` (refused on v2), a
@@ -89,8 +93,8 @@ fn cluster<'a>(
     secret_arn: &str,
     schema: Option<&str>,
     database: Option<&str>,
-) -> Result<&'a Target, ApiError> {
-    let target = target(
+) -> Result<(&'a Target, Option<&'a DbUser>), ApiError> {
+    let (target, user) = target(
         state,
         resource_arn,
         secret_arn,
@@ -105,7 +109,7 @@ fn cluster<'a>(
     if let Some(database) = database {
         check_len("database", database, MAX_NAME_CHARS)?;
     }
-    Ok(target)
+    Ok((target, user))
 }
 
 fn prepare_sql(sql: &str, engine: Engine) -> Result<Rewritten, ApiError> {
@@ -130,7 +134,7 @@ pub async fn execute_statement(
     request: Result<Json<ExecuteStatementRequest>, JsonRejection>,
 ) -> Result<Json<ExecuteStatementResponse>, ApiError> {
     let request = body(request)?;
-    let target = cluster(
+    let (target, user) = cluster(
         &state,
         &request.resource_arn,
         &request.secret_arn,
@@ -154,6 +158,7 @@ pub async fn execute_statement(
         &request.resource_arn,
         request.transaction_id.as_deref(),
         request.database.as_deref(),
+        user,
     )
     .await?;
     let connection_id = session.conn().id();
@@ -287,6 +292,7 @@ async fn session(
     resource_arn: &str,
     transaction_id: Option<&str>,
     database: Option<&str>,
+    user: Option<&DbUser>,
 ) -> Result<Session, ApiError> {
     match transaction_id {
         Some(id) => {
@@ -296,7 +302,11 @@ async fn session(
                 .statement(id, resource_arn)
                 .map(Session::Transaction)
         }
-        None => target.server.acquire(database).await.map(Session::Pooled),
+        None => target
+            .server
+            .acquire(database, user)
+            .await
+            .map(Session::Pooled),
     }
 }
 
@@ -422,7 +432,7 @@ pub async fn batch_execute_statement(
     request: Result<Json<BatchExecuteStatementRequest>, JsonRejection>,
 ) -> Result<Json<BatchExecuteStatementResponse>, ApiError> {
     let request = body(request)?;
-    let target = cluster(
+    let (target, user) = cluster(
         &state,
         &request.resource_arn,
         &request.secret_arn,
@@ -449,6 +459,7 @@ pub async fn batch_execute_statement(
         &request.resource_arn,
         request.transaction_id.as_deref(),
         request.database.as_deref(),
+        user,
     )
     .await?;
     let connection_id = session.conn().id();
@@ -479,7 +490,7 @@ pub async fn begin_transaction(
     request: Result<Json<BeginTransactionRequest>, JsonRejection>,
 ) -> Result<Json<BeginTransactionResponse>, ApiError> {
     let request = body(request)?;
-    let target = cluster(
+    let (target, user) = cluster(
         &state,
         &request.resource_arn,
         &request.secret_arn,
@@ -492,7 +503,10 @@ pub async fn begin_transaction(
         None,
         &request.resource_arn,
     )?;
-    let conn = target.server.acquire(request.database.as_deref()).await?;
+    let conn = target
+        .server
+        .acquire(request.database.as_deref(), user)
+        .await?;
     let transaction_id = state
         .transactions
         .begin(&request.resource_arn, target.server.engine(), conn)

@@ -37,6 +37,7 @@ pub mod faults;
 pub mod handlers;
 pub mod params;
 pub mod protocol;
+pub mod secrets;
 pub mod transactions;
 pub mod values;
 
@@ -50,9 +51,11 @@ use axum::routing::post;
 use crate::backend::Server;
 use crate::faults::Faults;
 use crate::protocol::error::ApiError;
+use crate::secrets::Secrets;
 use crate::transactions::{Expiry, Transactions};
 
-/// A cluster: the ARN pair clients send, and the server that answers for it.
+/// A cluster: the ARN pair clients send, and the server that answers for it. Its `secret_arn` runs
+/// statements as the database URL's user; [`AppState::with_secrets`] adds secrets naming other users.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// The `resourceArn` clients send.
@@ -100,6 +103,7 @@ pub struct AppState {
     targets: Arc<Vec<Target>>,
     transactions: Arc<Transactions>,
     faults: Arc<Faults>,
+    secrets: Arc<Secrets>,
     limits: Limits,
 }
 
@@ -110,8 +114,16 @@ impl AppState {
             targets: Arc::new(targets),
             transactions: Transactions::new(limits.expiry),
             faults: Arc::new(Faults::default()),
+            secrets: Arc::default(),
             limits,
         }
+    }
+
+    /// The same state, also accepting `secrets` (each a database user) with every cluster.
+    #[must_use]
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = Arc::new(secrets);
+        self
     }
 
     /// The clusters served.

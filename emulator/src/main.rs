@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use emulator::backend::Server;
+use emulator::backend::{DbUser, Server};
 use emulator::faults::{AutoPause, Rule};
+use emulator::secrets::Secrets;
 use emulator::transactions::Expiry;
 use emulator::{AppState, Limits, Target};
 
@@ -39,6 +40,16 @@ struct Args {
     /// Secret ARN clients send (default for the first URL: arn:aws:secretsmanager:us-east-1:123456789012:secret:local).
     #[arg(long = "secret-arn")]
     secret_arns: Vec<String>,
+
+    /// A JSON file of secret ARN -> {"username", "password"}: statements sent with such a secret run as
+    /// that database user, so its grants apply. Every cluster accepts these secrets; a cluster's own
+    /// --secret-arn keeps the URL's credentials.
+    #[arg(long = "secrets", value_name = "FILE")]
+    secrets_file: Option<std::path::PathBuf>,
+
+    /// A secret as ARN=user:password (repeatable; as an entry of --secrets).
+    #[arg(long = "secret", value_name = "ARN=USER:PASSWORD", value_parser = secret)]
+    secrets: Vec<(String, DbUser)>,
 
     /// Largest response body in bytes (AWS: 1 MiB).
     #[arg(long, default_value_t = 1024 * 1024)]
@@ -92,6 +103,10 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
             "expected a positive number of seconds, got {text:?}"
         )),
     }
+}
+
+fn secret(text: &str) -> Result<(String, DbUser), String> {
+    emulator::secrets::parse_flag(text)
 }
 
 fn rule(text: &str) -> Result<Rule, String> {
@@ -157,7 +172,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
         max_request_bytes: args.max_request_bytes,
         max_row_bytes: args.max_row_bytes,
     };
-    let state = AppState::new(targets, limits);
+    let mut secrets = match &args.secrets_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+            Secrets::from_json(&text).map_err(anyhow::Error::msg)?
+        }
+        None => Secrets::default(),
+    };
+    for (arn, user) in args.secrets {
+        secrets.insert(arn, user);
+    }
+    let secret_count = secrets.len();
+    let state = AppState::new(targets, limits).with_secrets(secrets);
     if let Some(after) = args.auto_pause_after {
         state.faults().set_auto_pause(Some(AutoPause {
             after: Duration::from_secs_f64(after),
@@ -171,6 +198,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     for target in state.targets() {
         tracing::info!(resource_arn = %target.resource_arn, secret_arn = %target.secret_arn, engine = ?target.server.engine(), "cluster");
+    }
+    if secret_count > 0 {
+        tracing::info!(secrets = secret_count, "secrets naming database users");
     }
     #[allow(
         clippy::print_stdout,

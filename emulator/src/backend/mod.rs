@@ -85,14 +85,35 @@ pub struct StatementOutput {
 #[derive(Debug)]
 pub struct Conn(Pooled);
 
-/// One database server, with a pool per database name (the request's `database` member).
+/// One database server, with a pool per database name (the request's `database` member) and user.
 #[derive(Debug)]
 pub struct Server {
     engine: Engine,
     options: Options,
     default_database: Option<String>,
     max_connections: usize,
-    pools: Mutex<HashMap<String, Pool>>,
+    pools: Mutex<HashMap<PoolKey, Pool>>,
+}
+
+/// A pool serves one database with one set of credentials (`None`: the URL's).
+type PoolKey = (String, Option<DbUser>);
+
+/// Database credentials a secret names: its statements run as this user, so the server's grants apply.
+#[derive(Clone, PartialEq, Eq, Hash, serde::Deserialize)]
+pub struct DbUser {
+    /// The login name.
+    pub username: String,
+    /// The password (never logged nor shown by `Debug`).
+    pub password: String,
+}
+
+impl std::fmt::Debug for DbUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbUser")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Connections per database unless [`Server::with_max_connections`] says otherwise.
@@ -163,36 +184,55 @@ impl Server {
         self.engine
     }
 
-    /// A connection to `database` (the URL's database when `None`).
+    /// A connection to `database` (the URL's database when `None`) as `user` (the URL's user when
+    /// `None`).
     ///
     /// # Errors
     /// `DatabaseErrorException` when the database does not exist or the server refuses the login;
     /// `DatabaseUnavailableException` when the server cannot be reached.
-    pub async fn acquire(&self, database: Option<&str>) -> Result<Conn, ApiError> {
+    pub async fn acquire(
+        &self,
+        database: Option<&str>,
+        user: Option<&DbUser>,
+    ) -> Result<Conn, ApiError> {
         let name = database
             .map(str::to_owned)
             .or_else(|| self.default_database.clone())
             .unwrap_or_default();
+        let key = (name, user.cloned());
         let pool = {
             let mut pools = self.pools.lock().await;
             pools
-                .entry(name.clone())
-                .or_insert_with(|| Pool::new(self.options_for(&name), self.max_connections))
+                .entry(key)
+                .or_insert_with_key(|(name, _)| {
+                    Pool::new(self.options_for(name, user), self.max_connections)
+                })
                 .clone()
         };
         pool.acquire().await.map(Conn)
     }
 
-    fn options_for(&self, database: &str) -> Options {
-        match &self.options {
-            Options::MySql(options) if !database.is_empty() => {
-                Options::MySql(options.clone().database(database))
+    fn options_for(&self, database: &str, user: Option<&DbUser>) -> Options {
+        let mut options = self.options.clone();
+        match &mut options {
+            Options::MySql(o) => {
+                if !database.is_empty() {
+                    *o = o.clone().database(database);
+                }
+                if let Some(user) = user {
+                    *o = o.clone().username(&user.username).password(&user.password);
+                }
             }
-            Options::Postgres(options) if !database.is_empty() => {
-                Options::Postgres(options.clone().database(database))
+            Options::Postgres(o) => {
+                if !database.is_empty() {
+                    *o = o.clone().database(database);
+                }
+                if let Some(user) = user {
+                    *o = o.clone().username(&user.username).password(&user.password);
+                }
             }
-            other => other.clone(),
         }
+        options
     }
 
     /// Cancels what connection `connection_id` is running (`KILL QUERY` / `pg_cancel_backend`), from

@@ -2,6 +2,7 @@
 
 mod boto3;
 mod cases;
+mod secrets;
 mod transactions;
 
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use aws_sdk_rdsdata::config::{BehaviorVersion, Credentials, Region};
 use emulator::backend::Server;
+use emulator::secrets::Secrets;
 use emulator::transactions::Expiry;
 use emulator::{AppState, Limits, Target};
 
@@ -22,7 +24,7 @@ pub(crate) enum Engine {
 }
 
 impl Engine {
-    fn admin_url(self) -> String {
+    pub(crate) fn admin_url(self) -> String {
         match self {
             Engine::MySql => std::env::var("TEST_MYSQL_URL")
                 .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into()),
@@ -72,7 +74,7 @@ impl Database {
     }
 }
 
-async fn admin_execute(engine: Engine, url: &str, sql: &str) -> Result<()> {
+pub(crate) async fn admin_execute(engine: Engine, url: &str, sql: &str) -> Result<()> {
     // A one-connection pool rather than a bare connection: `&Pool` avoids sqlx's higher-ranked
     // `Executor` bound, which makes futures holding `&mut Connection` non-`Send` for `spawn`.
     match engine {
@@ -136,7 +138,15 @@ impl Emulator {
     }
 
     pub(crate) async fn spawn_with(engine: Engine, limits: Limits) -> Result<Self> {
-        let database = Database::create(engine).await?;
+        Self::spawn_on(Database::create(engine).await?, limits, Secrets::default()).await
+    }
+
+    /// The emulator in front of an existing `database`, accepting `secrets` too.
+    pub(crate) async fn spawn_on(
+        database: Database,
+        limits: Limits,
+        secrets: Secrets,
+    ) -> Result<Self> {
         let target = Target {
             resource_arn: RESOURCE_ARN.into(),
             secret_arn: SECRET_ARN.into(),
@@ -145,7 +155,7 @@ impl Emulator {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::new(vec![target], limits);
+        let state = AppState::new(vec![target], limits).with_secrets(secrets);
         tokio::spawn(emulator::run(listener, state.clone(), async {
             let _ = rx.await;
         }));
