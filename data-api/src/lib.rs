@@ -70,8 +70,10 @@
 //! | `timestamptz` | `ChronoDateTimeWithTimeZone` (UTC) | `DateTime<FixedOffset>` |
 //! | PostgreSQL 1-D arrays | `Array` | `Vec<T>` |
 //!
-//! Columns SeaORM reads itself are given the variant it expects: `num_items` (`count()`) as `Int` on
-//! MySQL, `has_table`/`has_column`/`has_index` as `Bool`. Errors: [`sql_err`] tells unique from
+//! SeaORM's own count and schema-probe queries, recognised by their whole statement shape (never by a
+//! column name alone), are given the variant SeaORM reads: `count()`'s `num_items` as `Int` on MySQL,
+//! `has_table`/`has_column`/`has_index` as `Bool`. A user's column with one of those names decodes
+//! by its type like any other. Errors: [`sql_err`] tells unique from
 //! foreign-key violations (SeaORM's `DbErr::sql_err` only knows its native drivers); [`api_error`]
 //! gives the AWS error type, SQLState and MySQL error number.
 
@@ -81,6 +83,7 @@ mod client;
 mod config;
 mod error;
 pub mod keyset;
+mod probe;
 mod proxy;
 mod sql;
 mod values;

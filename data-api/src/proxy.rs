@@ -19,6 +19,7 @@ use sea_orm::{DbErr, ProxyDatabaseTrait, ProxyExecResult, ProxyRow, Statement};
 
 use crate::client::{Client, Idempotency, read_only};
 use crate::error::Error;
+use crate::probe::{self, Probe};
 use crate::sql::{name, translate};
 use crate::values::{Decoder, parameter};
 
@@ -182,9 +183,21 @@ impl Proxy {
 /// SeaORM 1.1 has no cheaper row type for a proxy, so the cost here is allocation: every key and
 /// every value is owned by every row. The keys are put in map order once per result, so each row's
 /// map is built in one pass ([`BTreeMap::from_iter`] on sorted input) instead of by searching inserts.
-fn rows(output: &ExecuteStatementOutput, engine: crate::Engine) -> Result<Vec<ProxyRow>, Error> {
+///
+/// `probe` is the SeaORM query the statement was recognised as ([`crate::probe`]): its one column is
+/// decoded as SeaORM reads it; every other result decodes by `typeName` alone.
+fn rows(
+    output: &ExecuteStatementOutput,
+    engine: crate::Engine,
+    probe: Option<Probe>,
+) -> Result<Vec<ProxyRow>, Error> {
     let columns = output.column_metadata();
-    let decoders: Vec<Decoder<'_>> = columns.iter().map(|c| Decoder::new(c, engine)).collect();
+    let decoders: Vec<Decoder<'_>> = match (probe, columns) {
+        (Some(probe), [column]) if column.name() == Some(probe.column) => {
+            vec![Decoder::with_kind(column, probe.kind)]
+        }
+        _ => columns.iter().map(|c| Decoder::new(c, engine)).collect(),
+    };
     // Every key with its column, in map order; a repeated name kept only for its last column (the
     // sort puts it first among equals, and `dedup` keeps the first).
     let mut keys: Vec<(String, usize)> = columns
@@ -249,7 +262,9 @@ impl ProxyDatabaseTrait for Proxy {
             .run(&statement)
             .await
             .map_err(|e| e.into_db_err(true))?;
-        rows(&output, self.client.config.engine).map_err(|e| e.into_db_err(true))
+        let engine = self.client.config.engine;
+        let probe = probe::recognise(&statement.sql, engine.backend());
+        rows(&output, engine, probe).map_err(|e| e.into_db_err(true))
     }
 
     async fn execute(&self, statement: Statement) -> Result<ProxyExecResult, DbErr> {
@@ -389,7 +404,7 @@ mod tests {
                 Field::LongValue(3),
             ]],
         );
-        let rows = rows(&out, Engine::Postgres).unwrap();
+        let rows = rows(&out, Engine::Postgres, None).unwrap();
         let row = &rows[0];
         let by_index: Vec<_> = (0..3)
             .map(|i| row.values.values().nth(i).cloned())
@@ -410,7 +425,7 @@ mod tests {
     #[test]
     fn a_short_record_is_an_error_naming_the_column() {
         let out = output(&["a", "b"], vec![vec![Field::LongValue(1)]]);
-        let error = rows(&out, Engine::Postgres).unwrap_err().to_string();
+        let error = rows(&out, Engine::Postgres, None).unwrap_err().to_string();
         assert!(error.contains("column b"), "{error}");
     }
 
@@ -425,7 +440,7 @@ mod tests {
                 .iter()
                 .map(|r| r[..names.len()].iter().map(|n| Field::LongValue(*n)).collect())
                 .collect();
-            let rows = rows(&output(&names, fields), Engine::Postgres).unwrap();
+            let rows = rows(&output(&names, fields), Engine::Postgres, None).unwrap();
             prop_assert_eq!(rows.len(), records.len());
             for (row, record) in rows.iter().zip(&records) {
                 prop_assert_eq!(&row.values, &by_inserts(&names, &record[..names.len()]));

@@ -339,19 +339,6 @@ fn element_text(value: &Value) -> Result<Option<String>, ValueError> {
     })
 }
 
-/// What SeaORM itself reads from a column with this name, whatever the SQL type: `count()` reads
-/// `num_items` as `i32` on MySQL (and `i64` on PostgreSQL), sea-orm-migration reads `has_table`,
-/// `has_column` and `has_index` as `bool` although MySQL computes integers.
-fn seaorm_column(name: &str, engine: Engine) -> Option<fn(i64) -> Option<Value>> {
-    match (name, engine) {
-        ("num_items", Engine::MySql) => {
-            Some(|n| i32::try_from(n).ok().map(|n| Value::Int(Some(n))))
-        }
-        ("has_table" | "has_column" | "has_index", _) => Some(|n| Some(Value::Bool(Some(n != 0)))),
-        _ => None,
-    }
-}
-
 /// `column` could not be read from `what` (a field, shortened, or a word on what was missing).
 fn undecodable(column: &ColumnMetadata, what: String) -> ValueError {
     ValueError::Undecodable {
@@ -366,17 +353,20 @@ fn undecodable(column: &ColumnMetadata, what: String) -> ValueError {
 pub(crate) struct Decoder<'a> {
     column: &'a ColumnMetadata,
     kind: Kind,
-    /// SeaORM's schema-discovery columns that need another integer type than the server's.
-    convert: Option<fn(i64) -> Option<Value>>,
 }
 
 impl<'a> Decoder<'a> {
+    /// The decoder for `column`, by its `typeName`.
     pub(crate) fn new(column: &'a ColumnMetadata, engine: Engine) -> Self {
         Self {
             column,
             kind: kind_of(column.type_name().unwrap_or_default(), engine),
-            convert: seaorm_column(column.name().unwrap_or_default(), engine),
         }
+    }
+
+    /// The decoder for `column` read as `kind`, whatever its `typeName` (SeaORM's own probes).
+    pub(crate) fn with_kind(column: &'a ColumnMetadata, kind: Kind) -> Self {
+        Self { column, kind }
     }
 
     /// The error for a record that has no field for this column.
@@ -394,9 +384,6 @@ impl<'a> Decoder<'a> {
             let shown: String = format!("{field:?}").chars().take(60).collect();
             undecodable(self.column, shown)
         };
-        if let (Some(convert), Field::LongValue(n)) = (self.convert, field) {
-            return convert(*n).ok_or_else(bad);
-        }
         if matches!(field, Field::IsNull(true)) {
             return Ok(self.kind.null());
         }

@@ -620,7 +620,18 @@ impl TestEmulator {
 
     /// As [`TestEmulator::data_api`], with `retry`.
     pub fn data_api_with(&self, retry: data_api::RetryPolicy) -> data_api::DataApi {
-        let shared = aws_config::SdkConfig::builder()
+        data_api::DataApi::with_sdk_config(&self.sdk_config(), self.config(retry))
+    }
+
+    /// A plain `aws-sdk-rdsdata` client of this emulator, to look at the Data API's side of what the
+    /// adapter did (a transaction id it should have ended, …).
+    pub fn rds_client(&self) -> aws_sdk_rdsdata::Client {
+        aws_sdk_rdsdata::Client::new(&self.sdk_config())
+    }
+
+    /// The AWS settings a client of this emulator uses: its endpoint, test credentials.
+    fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(
@@ -631,8 +642,7 @@ impl TestEmulator {
                 ),
             )
             .endpoint_url(format!("http://{}", self.addr))
-            .build();
-        data_api::DataApi::with_sdk_config(&shared, self.config(retry))
+            .build()
     }
 }
 

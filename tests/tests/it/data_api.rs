@@ -28,6 +28,7 @@ crate::on_data_api_engines!(
     ambiguous_write_failures_are_not_retried,
     keyset_pages_past_the_response_limit,
     active_enums_round_trip,
+    user_columns_named_like_seaorm_probes_decode_by_type,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -416,11 +417,17 @@ async fn transactions_commit_and_roll_back(backend: Backend) -> Result<()> {
     tx.rollback().await?;
     ensure!(count(&db).await? == 1, "rollback kept a row");
 
-    // Dropped without commit: rolled back in the background.
+    // Dropped without commit: rolled back in the background. Counting from outside cannot tell (an
+    // open transaction's row is invisible there too), so ask the Data API about its id: once the
+    // rollback ran, the id is unknown.
     let tx = api.begin().await?;
     exec(tx.connection(), "INSERT INTO t VALUES (3)").await?;
+    let id = tx.id().to_owned();
     drop(tx);
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    ensure!(
+        transaction_ended(&emulator, &id).await?,
+        "the dropped transaction {id} is still open"
+    );
     ensure!(count(&db).await? == 1, "dropped transaction kept a row");
 
     // The closure form: Err rolls back, Ok commits.
@@ -442,6 +449,49 @@ async fn transactions_commit_and_roll_back(backend: Backend) -> Result<()> {
     .await?;
     ensure!(count(&db).await? == 2, "closure transactions");
     Ok(())
+}
+
+/// Whether the Data API no longer knows transaction `id` (`TransactionNotFoundException` for a
+/// statement in it), waiting up to 5 s for a background rollback. A statement that still runs in it
+/// is rolled back at once, so this check ends the transaction either way.
+async fn transaction_ended(emulator: &TestEmulator, id: &str) -> Result<bool> {
+    let rds = emulator.rds_client();
+    let config = emulator.config(data_api::RetryPolicy::default());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let probe = rds
+            .execute_statement()
+            .resource_arn(&config.cluster_arn)
+            .secret_arn(&config.secret_arn)
+            .database(&config.database)
+            .transaction_id(id)
+            .sql("SELECT 1")
+            .send()
+            .await;
+        match probe {
+            Err(error)
+                if error
+                    .as_service_error()
+                    .and_then(|e| aws_sdk_rdsdata::error::ProvideErrorMetadata::code(e))
+                    == Some("TransactionNotFoundException") =>
+            {
+                return Ok(true);
+            }
+            Err(error) => anyhow::bail!("probing transaction {id}: {error:?}"),
+            Ok(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Ok(_) => {
+                rds.rollback_transaction()
+                    .resource_arn(&config.cluster_arn)
+                    .secret_arn(&config.secret_arn)
+                    .transaction_id(id)
+                    .send()
+                    .await?;
+                return Ok(false);
+            }
+        }
+    }
 }
 
 async fn nested_transactions_are_savepoints(backend: Backend) -> Result<()> {
@@ -821,5 +871,104 @@ async fn active_enums_round_trip(backend: Backend) -> Result<()> {
         .all(&db)
         .await?;
     ensure!(all == rows, "{all:?}");
+    Ok(())
+}
+
+/// A user's table with columns named like the ones SeaORM's count and schema probes alias.
+mod stock {
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "stock")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub num_items: i64,
+        pub has_table: i32,
+        pub has_column: i16,
+        pub has_index: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Columns called `num_items` or `has_table` in a user's own table decode by their type (no name
+/// heuristic turns them into `i32` or `bool`), and SeaORM's own `count()` and
+/// `SchemaManager::has_*` probes, which alias those names, still work.
+async fn user_columns_named_like_seaorm_probes_decode_by_type(backend: Backend) -> Result<()> {
+    use sea_orm_migration::SchemaManager;
+
+    let emulator = TestEmulator::spawn(backend).await?;
+    let api = emulator.data_api();
+    let db = api.connection()?;
+    exec(
+        &db,
+        "CREATE TABLE stock (id INT PRIMARY KEY, num_items BIGINT NOT NULL, \
+         has_table INT NOT NULL, has_column SMALLINT NOT NULL, has_index BIGINT NOT NULL)",
+    )
+    .await?;
+    exec(&db, "CREATE INDEX stock_by_items ON stock (num_items)").await?;
+    let rows = [
+        stock::Model {
+            id: 1,
+            num_items: 5_000_000_000,
+            has_table: 7,
+            has_column: -2,
+            has_index: 0,
+        },
+        stock::Model {
+            id: 2,
+            num_items: 0,
+            has_table: 1,
+            has_column: 300,
+            has_index: 42,
+        },
+    ];
+    for row in &rows {
+        stock::ActiveModel::from(row.clone()).insert(&db).await?;
+    }
+    let read = stock::Entity::find()
+        .order_by_asc(stock::Column::Id)
+        .all(&db)
+        .await
+        .context("reading the user's columns")?;
+    ensure!(read == rows, "{read:?}");
+    let (items, flag): (i64, i32) = stock::Entity::find()
+        .select_only()
+        .column(stock::Column::NumItems)
+        .column(stock::Column::HasTable)
+        .filter(stock::Column::Id.eq(1))
+        .into_tuple()
+        .one(&db)
+        .await?
+        .context("one tuple")?;
+    ensure!((items, flag) == (5_000_000_000, 7), "{items} {flag}");
+
+    // SeaORM's own queries with those aliases.
+    ensure!(stock::Entity::find().count(&db).await? == 2, "count()");
+    let pages = stock::Entity::find()
+        .filter(stock::Column::NumItems.gt(1))
+        .paginate(&db, 1)
+        .num_items_and_pages()
+        .await?;
+    ensure!(
+        (pages.number_of_items, pages.number_of_pages) == (1, 1),
+        "{pages:?}"
+    );
+    let schema = SchemaManager::new(&db);
+    ensure!(schema.has_table("stock").await?, "has_table(stock)");
+    ensure!(!schema.has_table("no_such_table").await?, "has_table(none)");
+    ensure!(schema.has_column("stock", "has_index").await?, "has_column");
+    ensure!(
+        !schema.has_column("stock", "nope").await?,
+        "has_column(none)"
+    );
+    ensure!(
+        schema.has_index("stock", "stock_by_items").await?,
+        "has_index"
+    );
     Ok(())
 }
