@@ -90,7 +90,7 @@ impl ApiError {
             data_api::Unavailable::OutcomeUnknown => (
                 "outcome_unknown",
                 "the database did not confirm the operation; it may or may not have been \
-                 applied, check before repeating a write",
+                 applied: repeat a write only with the same Idempotency-Key",
             ),
         };
         Self {

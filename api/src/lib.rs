@@ -23,6 +23,7 @@ pub mod config;
 pub mod database;
 pub mod domain;
 pub mod error;
+pub mod idempotency;
 pub mod routes;
 pub mod service;
 pub mod state;

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,7 +13,9 @@ use serde_json::Value;
 
 use crate::domain::{MAX_NAME_CHARS, NewUser};
 use crate::error::ApiError;
+use crate::idempotency::{self, Key};
 use crate::service;
+use crate::service::users::Created;
 use crate::state::AppState;
 
 /// `limit` of `GET /users` when none is given.
@@ -25,21 +27,57 @@ pub const MAX_PAGE_LIMIT: u64 = 1000;
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AddUserResponse {
-    /// The new user's id, a UUID v4.
+    /// The new user's id: a UUID v4, or v5 derived from the `Idempotency-Key`.
     pub user_id: String,
 }
 
 /// `POST /add-user` with `{"firstName", "lastName"}` → 200 `{"userId"}`.
 ///
-/// Every rejection happens before the database is touched.
+/// Every rejection happens before the database is touched. With an `Idempotency-Key`, a repeat
+/// answers as the first request did ([`crate::idempotency`]).
 #[tracing::instrument(skip_all)]
 pub async fn add_user(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<Json<AddUserResponse>, ApiError> {
+) -> Result<Response, ApiError> {
+    let key = Key::from_headers(&headers)?;
     let user = new_user(body)?;
-    let user = service::users::create(state.db(), user).await?;
-    Ok(Json(AddUserResponse { user_id: user.id }))
+    let (user, replayed) = create(&state, key, "/add-user", user).await?;
+    Ok(replay_header(
+        replayed,
+        Json(AddUserResponse { user_id: user.id }).into_response(),
+    ))
+}
+
+/// Creates `user`, under the id derived from `key` when there is one. Returns the user and whether
+/// an earlier request with the same key had created it.
+async fn create(
+    state: &AppState,
+    key: Option<Key>,
+    route: &str,
+    user: NewUser,
+) -> Result<(entity::users::Model, bool), ApiError> {
+    let Some(key) = key else {
+        return Ok((service::users::create(state.db(), user).await?, false));
+    };
+    match service::users::create_with_id(state.db(), key.user_id(route), user).await? {
+        Created::New(user) => Ok((user, false)),
+        Created::Existing(user) => Ok((user, true)),
+        Created::Conflict => Err(idempotency::reused()),
+        Created::Pending => Err(idempotency::in_use()),
+    }
+}
+
+/// Marks the answer to a repeated request with `Idempotent-Replayed: true`.
+fn replay_header(replayed: bool, mut response: Response) -> Response {
+    if replayed {
+        response.headers_mut().insert(
+            idempotency::REPLAYED_HEADER,
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    response
 }
 
 /// `GET /get-users` → 200 `[{"id", "firstName", "lastName"}]`, every user, ordered by id.
@@ -80,21 +118,27 @@ fn lambda_embedded_size(body: &[u8]) -> usize {
     body.len() + body.iter().filter(|b| matches!(b, b'"' | b'\\')).count()
 }
 
-/// `POST /users` with `{"firstName", "lastName"}` → 201 with `Location: /users/{id}` and the user.
+/// `POST /users` with `{"firstName", "lastName"}` → 201 with `Location: /users/{id}` and the user;
+/// with an `Idempotency-Key`, a repeat answers as the first request did.
 #[tracing::instrument(skip_all)]
 pub async fn create_user(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let key = Key::from_headers(&headers)?;
     let user = new_user(body)?;
-    let user = service::users::create(state.db(), user).await?;
+    let (user, replayed) = create(&state, key, "/users", user).await?;
     let location = format!("/users/{}", path_segment(&user.id));
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(user),
-    )
-        .into_response())
+    Ok(replay_header(
+        replayed,
+        (
+            StatusCode::CREATED,
+            [(header::LOCATION, location)],
+            Json(user),
+        )
+            .into_response(),
+    ))
 }
 
 /// Query of `GET /users`; both optional. Kept as text so errors can name the parameter.

@@ -2,10 +2,23 @@
 
 use entity::prelude::Users;
 use entity::users;
-use sea_orm::{ActiveValue, ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{ActiveValue, ConnectionTrait, DbErr, EntityTrait, SqlErr};
 use uuid::Uuid;
 
 use crate::domain::NewUser;
+
+/// What [`create_with_id`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// The user was inserted now.
+    New(users::Model),
+    /// A user with this id and these names already existed: an earlier request made it.
+    Existing(users::Model),
+    /// A user with this id but other names exists.
+    Conflict,
+    /// The id is taken but its row cannot be read yet (an uncommitted insert of another request).
+    Pending,
+}
 
 /// Rows per query when [`list`] reads the whole table: ~100 KB with short names, and pages the Data
 /// API refuses as over 1 MiB (long multi-byte names) are halved until they fit.
@@ -26,6 +39,56 @@ pub async fn create(db: &impl ConnectionTrait, user: NewUser) -> Result<users::M
         first_name: user.first_name.into_inner(),
         last_name: user.last_name.into_inner(),
     };
+    insert(db, &model).await?;
+    tracing::debug!(user_id = %model.id, "user created");
+    Ok(model)
+}
+
+/// Inserts `user` under `id`, which the caller derived from an idempotency key: a repeat of the same
+/// request finds the row it created instead of writing a second one.
+///
+/// One `INSERT` when the id is new. When the insert is refused for a duplicate key, the row is read
+/// and compared: the same names are [`Created::Existing`], other names [`Created::Conflict`]. An
+/// insert whose outcome is unknown is not repeated here (the error reaches the caller as before);
+/// the client's retry with the same key finds out.
+///
+/// # Errors
+/// The database error, other than the duplicate key.
+#[tracing::instrument(skip_all)]
+pub async fn create_with_id(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    user: NewUser,
+) -> Result<Created, DbErr> {
+    let model = users::Model {
+        id: id.to_string(),
+        first_name: user.first_name.into_inner(),
+        last_name: user.last_name.into_inner(),
+    };
+    match insert(db, &model).await {
+        Ok(()) => {
+            tracing::debug!(user_id = %model.id, "user created under an idempotency key");
+            Ok(Created::New(model))
+        }
+        Err(error)
+            if matches!(
+                data_api::sql_err(&error),
+                Some(SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            let existing = find(db, &model.id).await?;
+            tracing::debug!(user_id = %model.id, found = existing.is_some(), "idempotency key repeated");
+            Ok(match existing {
+                Some(row) if row == model => Created::Existing(row),
+                Some(_) => Created::Conflict,
+                None => Created::Pending,
+            })
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn insert(db: &impl ConnectionTrait, model: &users::Model) -> Result<(), DbErr> {
     let row = users::ActiveModel {
         id: ActiveValue::Set(model.id.clone()),
         first_name: ActiveValue::Set(model.first_name.clone()),
@@ -35,8 +98,7 @@ pub async fn create(db: &impl ConnectionTrait, user: NewUser) -> Result<users::M
     if inserted != 1 {
         return Err(DbErr::RecordNotInserted);
     }
-    tracing::debug!(user_id = %model.id, "user created");
-    Ok(model)
+    Ok(())
 }
 
 /// The user with `id`, if any.

@@ -2,6 +2,7 @@
 //! adapter's on MariaDB and PostgreSQL, through the emulator); the API's also through the adapter.
 
 mod api;
+mod api_idempotency;
 mod api_resources;
 mod data_api;
 mod differential;
