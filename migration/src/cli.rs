@@ -26,7 +26,8 @@ use crate::runner::{MigrationState, Repair, RunOptions, Runner, Status, Target, 
                   when CLUSTER_ARN and SECRET_ARN are set (DATABASE_NAME, DATABASE_ENGINE). Ledger: the \
                   DynamoDB table DYNAMODB_TABLE_NAME when set (endpoint: AWS_ENDPOINT_URL_DYNAMODB), \
                   else seaql_migrations in the target database. Exit codes: 0 success, 1 failure, 2 \
-                  usage, 3 `status` found something pending, in progress, failed, missing or drifted."
+                  usage, 3 `status --check` found something pending, in progress, failed, missing or \
+                  drifted."
 )]
 pub struct Cli {
     /// Log each step in detail (debug level) instead of lifecycle events only.
@@ -108,12 +109,17 @@ pub enum Command {
         #[arg(long)]
         allow_drift: bool,
     },
-    /// List every migration, its state and the lock holder (read-only). Exits 3 when anything is
-    /// pending, in progress, failed, missing or drifted.
+    /// List every migration, its state and the lock holder (read-only). Exits 0 whenever the state
+    /// could be read, as stock sea-orm-migration's `status` does (sea-orm-cli reports any non-zero
+    /// exit as a failure); with `--check`, exits 3 when anything is pending, in progress, failed,
+    /// missing or drifted.
     Status {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Exit 3 when anything needs attention (for scripts and deploy gates).
+        #[arg(long)]
+        check: bool,
     },
     /// Drop every table, clear the ledger, apply everything (destructive: needs --yes).
     Fresh {
@@ -273,7 +279,8 @@ impl Cli {
 }
 
 /// The `migration` binary's `main`: parses the command line, logs to stderr, runs the command and
-/// maps the outcome to the exit code (0 done, 1 failure, 2 usage, 3 `status` needs attention).
+/// maps the outcome to the exit code (0 done, 1 failure, 2 usage, 3 `status --check` needs
+/// attention).
 /// Public so test harnesses can run the exact binary logic in a child process of their own.
 pub async fn main() -> std::process::ExitCode {
     let args = Cli::parse();
@@ -325,7 +332,7 @@ fn init_tracing(verbose: bool) {
 pub enum Outcome {
     /// Done; exit 0.
     Done,
-    /// `status` found something pending, in progress, failed, missing or drifted; exit 3.
+    /// `status --check` found something pending, in progress, failed, missing or drifted; exit 3.
     NeedsAttention,
 }
 
@@ -413,7 +420,7 @@ pub async fn execute<L: Ledger>(
             let reverted = runner.down(Some(*num)).await?;
             report(out, "Reverted", &reverted)?;
         }
-        Command::Status { json } => {
+        Command::Status { json, check } => {
             let states = runner.status().await?;
             let lock = runner.lock_info().await?;
             if *json {
@@ -422,7 +429,7 @@ pub async fn execute<L: Ledger>(
                 write_status(out, &states)?;
                 write_lock(out, lock.as_ref())?;
             }
-            if states.iter().any(MigrationState::needs_attention) {
+            if *check && states.iter().any(MigrationState::needs_attention) {
                 return Ok(Outcome::NeedsAttention);
             }
         }
@@ -642,7 +649,10 @@ mod tests {
 
     #[test]
     fn accepts_the_argv_sea_orm_cli_sends() {
-        let status = Command::Status { json: false };
+        let status = Command::Status {
+            json: false,
+            check: false,
+        };
         let cases: &[(&[&str], Command, bool)] = &[
             (&["up"], up(None), false),
             (&["up", "-n", "1"], up(Some(1)), false),
@@ -674,7 +684,27 @@ mod tests {
                     allow_drift: true,
                 },
             ),
-            (&["status", "--json"], Command::Status { json: true }),
+            (
+                &["status", "--json"],
+                Command::Status {
+                    json: true,
+                    check: false,
+                },
+            ),
+            (
+                &["status", "--check"],
+                Command::Status {
+                    json: false,
+                    check: true,
+                },
+            ),
+            (
+                &["status", "--check", "--json"],
+                Command::Status {
+                    json: true,
+                    check: true,
+                },
+            ),
             (&["fresh", "--yes"], Command::Fresh { yes: true }),
             (
                 &["repair", "mark-applied", "m1"],

@@ -36,9 +36,17 @@ fn up_status_down_round_trip_on_sqlite() {
     );
     let url = Some(url.as_str());
 
-    // Pending migrations make `status` exit 3 (sea-orm-cli reports any non-zero exit as a failure).
+    // Plain `status` exits 0 with pending migrations, as stock sea-orm-migration's does
+    // (sea-orm-cli reports any non-zero exit as a failure); `status --check` exits 3.
     let status = migration(&["status"], url);
-    assert_eq!(status.status.code(), Some(3), "{}", stderr(&status));
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let check = migration(&["status", "--check"], url);
+    assert_eq!(check.status.code(), Some(3), "{}", stderr(&check));
+    assert_eq!(
+        stdout(&check),
+        stdout(&status),
+        "--check prints the same table"
+    );
     let text = stdout(&status);
     assert!(text.starts_with("Migration"), "{text}");
     assert!(text.contains(&format!("{CREATE}  pending")), "{text}");
@@ -61,7 +69,7 @@ fn up_status_down_round_trip_on_sqlite() {
     assert!(up.status.success());
     assert_eq!(stdout(&up), "Applied no migrations: nothing to do\n");
 
-    let status = migration(&["status"], url);
+    let status = migration(&["status", "--check"], url);
     assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
     let text = stdout(&status);
     assert!(text.contains(&format!("{CREATE}  applied ")), "{text}");
@@ -198,7 +206,10 @@ fn destructive_commands_need_confirmation_and_clear_the_ledger() {
         );
     }
     // Nothing was touched by the refusals.
-    assert_eq!(migration(&["status"], url).status.code(), Some(0));
+    assert_eq!(
+        migration(&["status", "--check"], url).status.code(),
+        Some(0)
+    );
 
     let reset = migration(&["reset", "--yes"], url);
     assert!(reset.status.success(), "{}", stderr(&reset));
@@ -206,7 +217,15 @@ fn destructive_commands_need_confirmation_and_clear_the_ledger() {
         stdout(&reset),
         format!("Reverted {SEED}\nReverted {CREATE}\nLedger cleared\n")
     );
-    assert_eq!(migration(&["status"], url).status.code(), Some(3));
+    assert_eq!(migration(&["status"], url).status.code(), Some(0));
+    assert_eq!(
+        migration(&["status", "--check"], url).status.code(),
+        Some(3)
+    );
+    let json = migration(&["status", "--json", "--check"], url);
+    assert_eq!(json.status.code(), Some(3));
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(value["clean"], false, "{value}");
 
     let fresh = migration(&["fresh", "--yes"], url);
     assert!(fresh.status.success(), "{}", stderr(&fresh));
@@ -221,7 +240,7 @@ fn destructive_commands_need_confirmation_and_clear_the_ledger() {
         stdout(&refresh),
         format!("Reverted {SEED}\nReverted {CREATE}\nApplied {CREATE}\nApplied {SEED}\n")
     );
-    let json = migration(&["status", "--json"], url);
+    let json = migration(&["status", "--json", "--check"], url);
     assert_eq!(json.status.code(), Some(0));
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert_eq!(value["clean"], true, "{value}");
