@@ -38,6 +38,7 @@ pub mod handlers;
 pub mod params;
 pub mod protocol;
 pub mod secrets;
+pub mod session;
 pub mod transactions;
 pub mod values;
 

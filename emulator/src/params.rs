@@ -17,6 +17,9 @@ pub struct Rewritten {
     pub binds: Vec<String>,
     /// Whether a second statement follows a `;`.
     pub multiple_statements: bool,
+    /// Whether the statement may leave state on its session ([`crate::session`]), so its connection
+    /// must not serve another caller.
+    pub changes_session: bool,
 }
 
 /// Rewrites `:name` to `?` (MySQL) or `$n` (PostgreSQL).
@@ -65,6 +68,7 @@ pub fn rewrite(sql: &str, dialect: Dialect) -> Rewritten {
         sql: out,
         binds,
         multiple_statements: has_second_statement(sql, dialect),
+        changes_session: crate::session::may_change_session(sql, dialect),
     }
 }
 

@@ -157,7 +157,12 @@ impl Server {
             let database = options.get_database().map(str::to_owned);
             (
                 Engine::MySql,
-                Options::MySql(options.timezone(Some("+00:00".into()))),
+                // Aurora MySQL's sql_mode has no PIPES_AS_CONCAT (sqlx adds it by default).
+                Options::MySql(
+                    options
+                        .timezone(Some("+00:00".into()))
+                        .pipes_as_concat(false),
+                ),
                 database,
             )
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -294,6 +299,10 @@ impl Conn {
             // The transport failed mid-statement: the connection is in no state to be reused.
             self.0.discard();
         }
+        if statement.changes_session {
+            // Its session may carry state into the next caller's call: closed, not reused.
+            self.0.discard();
+        }
         output
     }
 
@@ -316,6 +325,7 @@ impl Conn {
             sql: sql.to_owned(),
             binds: Vec::new(),
             multiple_statements: false,
+            changes_session: false,
         };
         self.execute(&plain, Vec::new(), ResultSetOptions::default(), false)
             .await

@@ -62,6 +62,15 @@ impl Options {
         match self {
             Options::MySql(options) => {
                 let mut conn = options.connect().await.map_err(err)?;
+                // MySQL 8 (Aurora) rounds fractional seconds that do not fit a DATETIME, TIME or
+                // TIMESTAMP; MariaDB truncates unless TIME_ROUND_FRACTIONAL (a mode MySQL 8 lacks).
+                sqlx::query(
+                    "SET SESSION sql_mode = IF(VERSION() LIKE '%MariaDB%', \
+                     CONCAT(@@sql_mode, ',TIME_ROUND_FRACTIONAL'), @@sql_mode)",
+                )
+                .execute(&mut conn)
+                .await
+                .map_err(err)?;
                 let (id,): (u64,) = sqlx::query_as("SELECT CONNECTION_ID()")
                     .fetch_one(&mut conn)
                     .await

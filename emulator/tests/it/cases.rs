@@ -18,7 +18,8 @@
 //! "clear" | "pause", "rule": {…}, "status": 204}` (the emulator's `/_emulator` paths) and
 //! `{"sleepMs": N}`. A top-level `emulator` object sets limits and auto-pause for the case
 //! (`statementTimeoutSeconds`, `transactionIdleSeconds`, `maxResponseBytes`, `maxRequestBytes`,
-//! `maxRowBytes`, `autoPause: {afterSeconds, resumeSeconds}`).
+//! `maxRowBytes`, `autoPause: {afterSeconds, resumeSeconds}`). `EMULATOR_CASES=text` runs only the
+//! cases whose path contains `text`.
 
 use std::path::{Path, PathBuf};
 
@@ -58,6 +59,10 @@ async fn conformance_cases() -> Result<()> {
     let mut files = Vec::new();
     case_files(&root, &mut files)?;
     files.sort();
+    // While iterating: `EMULATOR_CASES=session/ cargo nextest run -p emulator conformance`.
+    if let Ok(only) = std::env::var("EMULATOR_CASES") {
+        files.retain(|f| f.to_string_lossy().contains(&only));
+    }
     let mut runs = Vec::new();
     for file in &files {
         let case: Value = serde_json::from_str(&std::fs::read_to_string(file)?)
