@@ -123,8 +123,9 @@ impl Config {
         let data_api = get("CLUSTER_ARN").is_some() || get("SECRET_ARN").is_some();
         let database = match (get("DATABASE_URL"), &runtime) {
             _ if data_api => {
-                let mut config = data_api::Config::from_lookup(&lookup)
-                    .map_err(|error| Error::Config(error.to_string()))?;
+                let mut config =
+                    data_api::Config::from_lookup(migration::article::with_defaults(&lookup))
+                        .map_err(|error| Error::Config(error.to_string()))?;
                 config.retry.resume_budget = API_RESUME_BUDGET;
                 Database::DataApi(config)
             }
@@ -274,7 +275,7 @@ mod tests {
         let Database::DataApi(data_api) = config.database else {
             panic!("expected the Data API, got {:?}", config.database);
         };
-        assert_eq!(data_api.cluster_arn, "arn:aws:rds:us-east-1:1:cluster:c");
+        assert_eq!(data_api.resource_arn, "arn:aws:rds:us-east-1:1:cluster:c");
         assert_eq!(data_api.database, "my_database");
         assert_eq!(data_api.engine, data_api::Engine::Postgres);
         assert_eq!(data_api.retry.resume_budget, API_RESUME_BUDGET);

@@ -24,12 +24,12 @@ pub async fn open(database: &Database) -> Result<DatabaseConnection, Error> {
     match database {
         Database::DataApi(config) => {
             tracing::info!(
-                cluster_arn = %config.cluster_arn,
+                resource_arn = %config.resource_arn,
                 database = %config.database,
                 engine = ?config.engine,
                 "using Aurora through the RDS Data API"
             );
-            let api = data_api::DataApi::connect(config.clone()).await;
+            let api = data_api::DataApi::with_default_aws_config(config.clone()).await;
             api.connection().map_err(Error::Database)
         }
         Database::Embedded { data_dir } => {

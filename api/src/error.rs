@@ -87,7 +87,8 @@ impl ApiError {
                 "database_unavailable",
                 "the database is waking up or busy; nothing was changed, try again shortly",
             ),
-            data_api::Unavailable::OutcomeUnknown => (
+            // A kind added later: claim nothing about whether a write was applied.
+            data_api::Unavailable::OutcomeUnknown | _ => (
                 "outcome_unknown",
                 "the database did not confirm the operation; it may or may not have been \
                  applied: repeat a write only with the same Idempotency-Key",

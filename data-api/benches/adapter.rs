@@ -65,7 +65,7 @@ use axum::middleware::Next;
 use axum::routing::post;
 use chrono::{NaiveDateTime, TimeDelta};
 use clap::{Parser, ValueEnum};
-use data_api::{Config, DataApi, RetryPolicy};
+use data_api::{Config, DataApi};
 use sea_orm::sea_query::Value;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
@@ -413,13 +413,7 @@ impl Clients {
             .build();
         let api = DataApi::with_sdk_config(
             &shared,
-            Config {
-                cluster_arn: CLUSTER_ARN.into(),
-                secret_arn: SECRET_ARN.into(),
-                database: database.into(),
-                engine: engine.adapter(),
-                retry: RetryPolicy::default(),
-            },
+            Config::new(CLUSTER_ARN, SECRET_ARN, database, engine.adapter()),
         );
         // The same SDK settings the adapter uses: no SDK-level retries.
         let sdk = aws_sdk_rdsdata::config::Builder::from(&shared)

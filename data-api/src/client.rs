@@ -21,7 +21,8 @@ use aws_sdk_rdsdata::operation::execute_statement::{
 use aws_sdk_rdsdata::types::SqlParameter;
 use tracing::Instrument;
 
-use crate::error::{ApiError, Error};
+use crate::aws::{self, Exception};
+use crate::error::{AwsError, Error};
 use crate::{Config, RetryPolicy};
 
 /// What kind of retry an error allows.
@@ -39,15 +40,11 @@ enum RetryClass {
 
 fn class(error: &Error) -> RetryClass {
     match error {
-        Error::Api(api) => match api.code.as_str() {
-            "DatabaseResumingException" => RetryClass::Resuming,
-            "ThrottlingException" | "TooManyRequestsException" | "Throttling" => {
-                RetryClass::Throttled
-            }
-            "InternalServerErrorException"
-            | "ServiceUnavailableError"
-            | "DatabaseUnavailableException" => RetryClass::Unknown,
-            _ => RetryClass::Never,
+        Error::Aws(api) => match aws::exception(&api.code) {
+            Exception::Resuming => RetryClass::Resuming,
+            Exception::Throttled => RetryClass::Throttled,
+            Exception::ServerError => RetryClass::Unknown,
+            Exception::Timeout | Exception::Other => RetryClass::Never,
         },
         Error::Transport { .. } => RetryClass::Unknown,
         _ => RetryClass::Never,
@@ -100,20 +97,18 @@ where
     match &error {
         SdkError::ServiceError(context) => {
             let e = context.err();
-            let api = ApiError::new(
+            let api = AwsError::new(
                 operation,
                 e.code().unwrap_or("UnknownError"),
                 e.message().unwrap_or_default(),
             );
-            if api.code == "UnsupportedResultException"
-                && api.message.contains("response size limit")
-            {
+            if api.is_response_too_large() {
                 return Error::ResponseTooLarge {
                     operation,
                     message: api.message,
                 };
             }
-            Error::Api(api)
+            Error::Aws(api)
         }
         _ => Error::Transport {
             operation,
@@ -193,7 +188,7 @@ impl Client {
                 let call = self
                     .rds
                     .execute_statement()
-                    .resource_arn(&self.config.cluster_arn)
+                    .resource_arn(&self.config.resource_arn)
                     .secret_arn(&self.config.secret_arn)
                     .database(&self.config.database)
                     .sql(sql)
@@ -209,7 +204,7 @@ impl Client {
                             _ => None,
                         };
                         let mut error = failure("ExecuteStatement", e);
-                        if let Error::Api(api) = &mut error {
+                        if let Error::Aws(api) = &mut error {
                             api.db_connection_id = timeout;
                         }
                         error
@@ -246,7 +241,7 @@ impl Client {
             let call = self
                 .rds
                 .begin_transaction()
-                .resource_arn(&self.config.cluster_arn)
+                .resource_arn(&self.config.resource_arn)
                 .secret_arn(&self.config.secret_arn)
                 .database(&self.config.database);
             async move {
@@ -284,7 +279,7 @@ impl Client {
             async move {
                 if commit {
                     rds.commit_transaction()
-                        .resource_arn(&config.cluster_arn)
+                        .resource_arn(&config.resource_arn)
                         .secret_arn(&config.secret_arn)
                         .transaction_id(transaction_id)
                         .send()
@@ -293,7 +288,7 @@ impl Client {
                         .map_err(|e| failure(operation, e))
                 } else {
                     rds.rollback_transaction()
-                        .resource_arn(&config.cluster_arn)
+                        .resource_arn(&config.resource_arn)
                         .secret_arn(&config.secret_arn)
                         .transaction_id(transaction_id)
                         .send()
@@ -364,7 +359,7 @@ mod tests {
 
     #[test]
     fn errors_are_classified_for_retry() {
-        let api = |code: &str| Error::Api(ApiError::new("ExecuteStatement", code, ""));
+        let api = |code: &str| Error::Aws(AwsError::new("ExecuteStatement", code, ""));
         assert_eq!(
             class(&api("DatabaseResumingException")),
             RetryClass::Resuming

@@ -1,20 +1,23 @@
 //! The crate's errors, and how they reach SeaORM callers as `DbErr`.
 //!
-//! A Data API error keeps its AWS exception name, message and — for SQL errors — the SQLState and MySQL
-//! error number parsed from the message (`…; SQLState: 23505`, `…; Error code: 1062; SQLState: 23000`).
-//! Inside a `DbErr` it travels as a sqlx `DatabaseError` ([`DataApiDatabaseError`]), so
-//! `DbErr::Exec(RuntimeErr::SqlxError(sqlx::Error::Database(_)))` carries it; [`sql_err`] classifies it
-//! (SeaORM's own `DbErr::sql_err` only knows sqlx's native driver errors).
+//! A Data API error keeps its AWS exception name, message and — for SQL errors — the SQLState and
+//! MySQL error number read from the message ([`crate::aws`] holds the patterns). Inside a `DbErr` it
+//! travels as `DbErr::Exec(RuntimeErr::SqlxError(sqlx::Error::Database(_)))`: SeaORM's `RuntimeErr`
+//! has no other variant that carries a typed error, so the sqlx type is SeaORM's choice, not this
+//! crate's. Read it back with [`aws_error`]; [`sql_err`] classifies it (SeaORM's own
+//! `DbErr::sql_err` only knows sqlx's native drivers). No sqlx type appears in this crate's API.
 
 use std::borrow::Cow;
 
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
+use crate::aws::{self, Exception};
 use crate::sql::TranslateError;
 use crate::values::ValueError;
 
 /// Errors of the Data API adapter.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A setting is missing or invalid.
     #[error("{variable}: {reason}")]
@@ -32,7 +35,7 @@ pub enum Error {
     Value(#[from] ValueError),
     /// The Data API answered with an error.
     #[error(transparent)]
-    Api(#[from] ApiError),
+    Aws(#[from] AwsError),
     /// The call did not get an answer (connection, timeout): its outcome is unknown.
     #[error("{operation}: no answer from the Data API ({message}); the outcome is unknown")]
     Transport {
@@ -73,13 +76,15 @@ pub enum Error {
     },
 }
 
-/// An error answer of the Data API.
+/// An error answer of the Data API: the AWS exception, its message, and what the adapter read
+/// from it.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{operation}: {code}: {message}")]
-pub struct ApiError {
+#[non_exhaustive]
+pub struct AwsError {
     /// The operation that failed (`ExecuteStatement`, …).
     pub operation: &'static str,
-    /// AWS's exception name (`DatabaseErrorException`, …).
+    /// AWS's exception name (`DatabaseErrorException`, …), or [`NO_ANSWER`].
     pub code: String,
     /// AWS's message (empty for the 5xx shapes, which carry none).
     pub message: String,
@@ -91,28 +96,34 @@ pub struct ApiError {
     pub db_connection_id: Option<i64>,
 }
 
-impl ApiError {
-    /// An error from its operation, code and message, with SQLState and vendor code parsed out.
+/// The constraint a SQL error reports violated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Constraint {
+    /// A unique key or primary key.
+    Unique,
+    /// A foreign key.
+    ForeignKey,
+    /// `NOT NULL`.
+    NotNull,
+    /// A `CHECK` constraint.
+    Check,
+}
+
+impl AwsError {
+    /// An error from its operation, code and message, with SQLState and vendor code read out.
     pub fn new(
         operation: &'static str,
         code: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
         let message = message.into();
-        let sql_state = message
-            .rsplit_once("SQLState: ")
-            .map(|(_, state)| state.trim().chars().take(5).collect::<String>())
-            .filter(|state| state.len() == 5);
-        let vendor_code = message
-            .rsplit_once("Error code: ")
-            .and_then(|(_, rest)| rest.split(';').next())
-            .and_then(|n| n.trim().parse().ok());
         Self {
             operation,
             code: code.into(),
+            sql_state: aws::sql_state(&message),
+            vendor_code: aws::vendor_code(&message),
             message,
-            sql_state,
-            vendor_code,
             db_connection_id: None,
         }
     }
@@ -122,34 +133,39 @@ impl ApiError {
         self.code == code
     }
 
-    /// The constraint class of a SQL error, from the SQLState and MySQL error number.
-    pub fn kind(&self) -> sqlx::error::ErrorKind {
-        use sqlx::error::ErrorKind;
+    /// The constraint a SQL error violated, from the SQLState and MySQL error number.
+    pub fn constraint(&self) -> Option<Constraint> {
         match (self.sql_state.as_deref(), self.vendor_code) {
-            (_, Some(1022 | 1062 | 1169 | 1586)) | (Some("23505"), _) => ErrorKind::UniqueViolation,
+            (_, Some(1022 | 1062 | 1169 | 1586)) | (Some("23505"), _) => Some(Constraint::Unique),
             (_, Some(1216 | 1217 | 1451 | 1452 | 1557 | 1761 | 1762)) | (Some("23503"), _) => {
-                ErrorKind::ForeignKeyViolation
+                Some(Constraint::ForeignKey)
             }
-            (_, Some(1048)) | (Some("23502"), _) => ErrorKind::NotNullViolation,
-            (_, Some(3819)) | (Some("23514"), _) => ErrorKind::CheckViolation,
-            _ => ErrorKind::Other,
+            (_, Some(1048)) | (Some("23502"), _) => Some(Constraint::NotNull),
+            (_, Some(3819)) | (Some("23514"), _) => Some(Constraint::Check),
+            _ => None,
         }
+    }
+
+    /// Whether this is the Data API's response size limit (an `UnsupportedResultException` about
+    /// the size, not an unsupported type).
+    pub fn is_response_too_large(&self) -> bool {
+        self.code == aws::UNSUPPORTED_RESULT && aws::says_size_limit(&self.message)
     }
 }
 
-/// A Data API SQL error as a sqlx `DatabaseError`, so it can travel inside `DbErr`.
+/// An [`AwsError`] as the sqlx `DatabaseError` SeaORM's `RuntimeErr::SqlxError` requires.
 #[derive(Debug)]
-pub struct DataApiDatabaseError(pub ApiError);
+struct InDbErr(AwsError);
 
-impl std::fmt::Display for DataApiDatabaseError {
+impl std::fmt::Display for InDbErr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
     }
 }
 
-impl std::error::Error for DataApiDatabaseError {}
+impl std::error::Error for InDbErr {}
 
-impl sqlx::error::DatabaseError for DataApiDatabaseError {
+impl sqlx::error::DatabaseError for InDbErr {
     fn message(&self) -> &str {
         &self.0.message
     }
@@ -171,7 +187,14 @@ impl sqlx::error::DatabaseError for DataApiDatabaseError {
     }
 
     fn kind(&self) -> sqlx::error::ErrorKind {
-        self.0.kind()
+        use sqlx::error::ErrorKind;
+        match self.0.constraint() {
+            Some(Constraint::Unique) => ErrorKind::UniqueViolation,
+            Some(Constraint::ForeignKey) => ErrorKind::ForeignKeyViolation,
+            Some(Constraint::NotNull) => ErrorKind::NotNullViolation,
+            Some(Constraint::Check) => ErrorKind::CheckViolation,
+            None => ErrorKind::Other,
+        }
     }
 }
 
@@ -179,23 +202,21 @@ impl Error {
     /// As a `DbErr` of a query (`query`) or an execution.
     pub fn into_db_err(self, query: bool) -> DbErr {
         let api = match self {
-            Error::Api(api) => Ok(api),
+            Error::Aws(api) => Ok(api),
             Error::ResponseTooLarge { operation, .. } => {
                 let message = self.to_string();
-                Ok(ApiError::new(operation, RESPONSE_TOO_LARGE, message))
+                Ok(AwsError::new(operation, aws::UNSUPPORTED_RESULT, message))
             }
             // No answer: typed too, so `unavailable` can tell it from the adapter's own failures.
             Error::Transport { operation, .. } => {
                 let message = self.to_string();
-                Ok(ApiError::new(operation, NO_ANSWER, message))
+                Ok(AwsError::new(operation, NO_ANSWER, message))
             }
             other => Err(other.to_string()),
         };
         let runtime = match api {
             // Every AWS error travels typed, so `api_error` finds it.
-            Ok(api) => {
-                RuntimeErr::SqlxError(sqlx::Error::Database(Box::new(DataApiDatabaseError(api))))
-            }
+            Ok(api) => RuntimeErr::SqlxError(sqlx::Error::Database(Box::new(InDbErr(api)))),
             Err(message) => RuntimeErr::Internal(message),
         };
         if query {
@@ -206,15 +227,13 @@ impl Error {
     }
 }
 
-/// The exception AWS sends for a result over the response size limit.
-const RESPONSE_TOO_LARGE: &str = "UnsupportedResultException";
-
 /// The code a call without an answer (connection failure, client timeout) travels with inside a
 /// `DbErr`; not an AWS exception name.
 pub const NO_ANSWER: &str = "NoAnswer";
 
 /// Why the Data API could not serve a call for now — the answer a service gives as 503.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Unavailable {
     /// Nothing ran: the cluster is resuming from auto-pause past the retry budget, or the call
     /// was throttled past the attempts allowed. Repeating the request later is safe.
@@ -227,34 +246,28 @@ pub enum Unavailable {
 /// Whether `err` says the Data API was unavailable (after the adapter's own retries), and whether
 /// the call may have run. `None` for SQL errors, bad input and everything else that is final.
 pub fn unavailable(err: &DbErr) -> Option<Unavailable> {
-    let api = api_error(err)?;
-    match api.code.as_str() {
-        "DatabaseResumingException"
-        | "ThrottlingException"
-        | "TooManyRequestsException"
-        | "Throttling" => Some(Unavailable::NotApplied),
-        "InternalServerErrorException"
-        | "ServiceUnavailableError"
-        | "DatabaseUnavailableException"
-        | "StatementTimeoutException"
-        | NO_ANSWER => Some(Unavailable::OutcomeUnknown),
-        _ => None,
+    let api = aws_error(err)?;
+    if api.code == NO_ANSWER {
+        return Some(Unavailable::OutcomeUnknown);
+    }
+    match aws::exception(&api.code) {
+        Exception::Resuming | Exception::Throttled => Some(Unavailable::NotApplied),
+        Exception::ServerError | Exception::Timeout => Some(Unavailable::OutcomeUnknown),
+        Exception::Other => None,
     }
 }
 
 /// Whether `err` is the Data API's 1 MiB response limit (page the query: [`crate::keyset`]).
 pub fn is_response_too_large(err: &DbErr) -> bool {
-    api_error(err).is_some_and(|api| {
-        api.code == RESPONSE_TOO_LARGE && api.message.contains("1 MiB response limit")
-    })
+    aws_error(err).is_some_and(AwsError::is_response_too_large)
 }
 
 /// The Data API error inside `err`, if it carries one.
-pub fn api_error(err: &DbErr) -> Option<&ApiError> {
+pub fn aws_error(err: &DbErr) -> Option<&AwsError> {
     match err {
         DbErr::Exec(RuntimeErr::SqlxError(sqlx::Error::Database(e)))
         | DbErr::Query(RuntimeErr::SqlxError(sqlx::Error::Database(e))) => {
-            e.try_downcast_ref::<DataApiDatabaseError>().map(|e| &e.0)
+            e.try_downcast_ref::<InDbErr>().map(|e| &e.0)
         }
         _ => None,
     }
@@ -263,12 +276,12 @@ pub fn api_error(err: &DbErr) -> Option<&ApiError> {
 /// `DbErr::sql_err` that also understands errors from the Data API: unique and foreign-key
 /// violations can be told apart whichever connection produced them.
 pub fn sql_err(err: &DbErr) -> Option<SqlErr> {
-    match api_error(err) {
-        Some(api) => match api.kind() {
-            sqlx::error::ErrorKind::UniqueViolation => {
+    match aws_error(err) {
+        Some(api) => match api.constraint() {
+            Some(Constraint::Unique) => {
                 Some(SqlErr::UniqueConstraintViolation(api.message.clone()))
             }
-            sqlx::error::ErrorKind::ForeignKeyViolation => {
+            Some(Constraint::ForeignKey) => {
                 Some(SqlErr::ForeignKeyConstraintViolation(api.message.clone()))
             }
             _ => None,
@@ -284,7 +297,7 @@ mod tests {
     #[test]
     fn unavailability_is_told_apart_from_final_errors() {
         let api = |code: &str| {
-            Error::Api(ApiError::new("ExecuteStatement", code, "m")).into_db_err(false)
+            Error::Aws(AwsError::new("ExecuteStatement", code, "m")).into_db_err(false)
         };
         for (err, expected) in [
             (
@@ -327,44 +340,39 @@ mod tests {
                 "ERROR: duplicate key value violates unique constraint \"users_pkey\"\n  Detail: Key (id)=(1) already exists.; SQLState: 23505",
                 Some("23505"),
                 None,
-                sqlx::error::ErrorKind::UniqueViolation,
+                Some(Constraint::Unique),
             ),
             (
                 "Duplicate entry '1' for key 'PRIMARY'; Error code: 1062; SQLState: 23000",
                 Some("23000"),
                 Some(1062),
-                sqlx::error::ErrorKind::UniqueViolation,
+                Some(Constraint::Unique),
             ),
             (
                 "Cannot add or update a child row: a foreign key constraint fails; Error code: 1452; SQLState: 23000",
                 Some("23000"),
                 Some(1452),
-                sqlx::error::ErrorKind::ForeignKeyViolation,
+                Some(Constraint::ForeignKey),
             ),
             (
                 "ERROR: insert or update on table \"b\" violates foreign key constraint; SQLState: 23503",
                 Some("23503"),
                 None,
-                sqlx::error::ErrorKind::ForeignKeyViolation,
+                Some(Constraint::ForeignKey),
             ),
-            (
-                "Transaction may be expired",
-                None,
-                None,
-                sqlx::error::ErrorKind::Other,
-            ),
+            ("Transaction may be expired", None, None, None),
         ];
         for (message, state, vendor, kind) in cases {
-            let error = ApiError::new("ExecuteStatement", "DatabaseErrorException", message);
+            let error = AwsError::new("ExecuteStatement", "DatabaseErrorException", message);
             assert_eq!(error.sql_state.as_deref(), state, "{message}");
             assert_eq!(error.vendor_code, vendor, "{message}");
-            assert_eq!(error.kind(), kind, "{message}");
+            assert_eq!(error.constraint(), kind, "{message}");
         }
     }
 
     #[test]
     fn sql_errors_travel_inside_db_err_and_are_classified() {
-        let err = Error::Api(ApiError::new(
+        let err = Error::Aws(AwsError::new(
             "ExecuteStatement",
             "DatabaseErrorException",
             "Duplicate entry '1' for key 'PRIMARY'; Error code: 1062; SQLState: 23000",
@@ -375,17 +383,17 @@ mod tests {
             Some(SqlErr::UniqueConstraintViolation(_))
         ));
         assert_eq!(
-            api_error(&err).map(|e| e.code.as_str()),
+            aws_error(&err).map(|e| e.code.as_str()),
             Some("DatabaseErrorException")
         );
-        let other = Error::Api(ApiError::new(
+        let other = Error::Aws(AwsError::new(
             "ExecuteStatement",
             "StatementTimeoutException",
             "slow",
         ))
         .into_db_err(true);
         assert_eq!(
-            api_error(&other).map(|e| e.code.as_str()),
+            aws_error(&other).map(|e| e.code.as_str()),
             Some("StatementTimeoutException")
         );
         assert!(sql_err(&other).is_none());

@@ -8,12 +8,18 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use data_api::{Config, DataApi};
+//! use data_api::{Config, DataApi, Engine};
 //! use sea_orm::{ConnectionTrait, Statement, TransactionError};
 //!
-//! // CLUSTER_ARN, SECRET_ARN, DATABASE_NAME (default my_database), DATABASE_ENGINE (mysql|postgres);
-//! // the endpoint comes from aws-config (AWS_ENDPOINT_URL_RDS_DATA for the local emulator).
-//! let api = DataApi::connect(Config::from_env()?).await;
+//! let config = Config::new(
+//!     "arn:aws:rds:us-east-1:123456789012:cluster:my-cluster",
+//!     "arn:aws:secretsmanager:us-east-1:123456789012:secret:my-secret",
+//!     "app",
+//!     Engine::Postgres,
+//! );
+//! // Region, credentials and endpoint from the standard AWS chain (AWS_ENDPOINT_URL_RDS_DATA
+//! // points it at a local emulator). No call is made yet.
+//! let api = DataApi::with_default_aws_config(config).await;
 //! let db = api.connection()?; // a sea_orm::DatabaseConnection: entities, queries, SchemaManager
 //! db.execute_unprepared("CREATE TABLE IF NOT EXISTS t (n INT)").await?;
 //!
@@ -73,238 +79,73 @@
 //! SeaORM's own count and schema-probe queries, recognised by their whole statement shape (never by a
 //! column name alone), are given the variant SeaORM reads: `count()`'s `num_items` as `Int` on MySQL,
 //! `has_table`/`has_column`/`has_index` as `Bool`. A user's column with one of those names decodes
-//! by its type like any other. Errors: [`sql_err`] tells unique from
-//! foreign-key violations (SeaORM's `DbErr::sql_err` only knows its native drivers); [`api_error`]
-//! gives the AWS error type, SQLState and MySQL error number.
+//! by its type like any other.
+//!
+//! # Errors
+//!
+//! SeaORM calls get `DbErr`. A Data API error travels inside it typed: [`aws_error`] gives the AWS
+//! exception, message, SQLState and MySQL error number ([`AwsError`]); [`sql_err`] tells unique from
+//! foreign-key violations (SeaORM's `DbErr::sql_err` only knows its native drivers);
+//! [`unavailable`] says whether the cluster was unavailable and whether the call may have run;
+//! [`is_response_too_large`] spots the 1 MiB limit (page with [`keyset`]). SeaORM's `RuntimeErr`
+//! carries a typed error only as a sqlx error, so that is the envelope inside `DbErr`; no sqlx type
+//! is part of this crate's API.
+//!
+//! # AWS behaviours relied on
+//!
+//! Each behaviour the adapter depends on, and how we know it: **documented** (AWS's Data API
+//! reference or service model, `aws-sdk-rdsdata`), **captured** (seen in a response recorded from
+//! real Aurora and published; the replay tests in `tests/replay.rs` decode those captures), or
+//! **assumed** (reported by users or other libraries, not verified by us).
+//!
+//! | Behaviour | Status |
+//! |---|---|
+//! | `includeResultMetadata` returns `columnMetadata` with a `typeName` per column, in select order | documented; captured (jeremydaly/data-api-client `test/sample-query-response.json`) |
+//! | MySQL `typeName`s are Connector/J's (`INT UNSIGNED`, `VARCHAR`, `TIMESTAMP`) | captured (same file) |
+//! | PostgreSQL `typeName`s are pgJDBC's (`int4`, `numeric`, `timestamptz`, `_text`) | assumed |
+//! | `TIMESTAMP` values are `stringValue`s `YYYY-MM-DD HH:MM:SS[.f]` | captured (same file) |
+//! | `timestamptz` values come back in UTC without an offset | documented ("always UTC"); v2 assumed |
+//! | DECIMAL/numeric as `stringValue` (exact) | documented |
+//! | MySQL's auto-increment key in `generatedFields` (`longValue`) | captured (`fixtures/sample-insert-response.json`) |
+//! | `numberOfRecordsUpdated` counts the rows a write changed | captured (`test/sample-update-response.json`) |
+//! | a cluster waking from auto-pause answers `DatabaseResumingException`, and nothing ran | documented (service model) |
+//! | 500/503/504 (`InternalServerErrorException`, `ServiceUnavailableError`, `DatabaseUnavailableException`): the outcome is unknown | documented (service model); "outcome unknown" is our reading |
+//! | `StatementTimeoutException` after 45 s; the statement may still run | documented |
+//! | a result over 1 MiB fails with `UnsupportedResultException` | documented (the exception lists "the size was too large"); its message text is assumed, so any size wording is accepted ([`is_response_too_large`]) |
+//! | a SQL error is `DatabaseErrorException` whose message ends `…; Error code: N; SQLState: S` (MySQL) or `…; SQLState: S` (PostgreSQL) | assumed (reported by users); the patterns live in one table, and any spelling with the label before the value is read |
+//! | a transaction id is rolled back after 3 minutes idle, and unknown afterwards (`TransactionNotFoundException`) | documented |
+//! | v2 runs one statement at a time per transaction (the adapter serialises) | documented (User Guide) |
+//! | `SAVEPOINT` / `ROLLBACK TO SAVEPOINT` / `RELEASE SAVEPOINT` work inside a Data API transaction | assumed (reported by other libraries' users) |
+//! | 1-D PostgreSQL arrays come back as `arrayValue`; no array parameters are accepted | documented |
+//!
+//! # Layout
+//!
+//! [`connection`](DataApi) (`DataApi`: the client, connections, transactions begun),
+//! [`transaction`](Transaction) (the handle that commits or rolls back), `proxy` (SeaORM's
+//! `ProxyDatabaseTrait`), `client` (calls and retries), `sql` (placeholders), `values` (parameters
+//! out, fields in), `probe` (SeaORM's own queries by shape), `aws` (exception names and message
+//! patterns), `error`, `config`, [`keyset`].
 
 #![warn(missing_docs)]
 
+mod aws;
 mod client;
 mod config;
+mod connection;
 mod error;
 pub mod keyset;
 mod probe;
 mod proxy;
 mod sql;
+mod transaction;
 mod values;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-
-use aws_sdk_rdsdata::config::retry::RetryConfig;
-use sea_orm::{Database, DatabaseConnection, DbErr, TransactionError};
-
-pub use crate::config::{Config, DEFAULT_DATABASE, Engine, RetryPolicy};
+pub use crate::config::{Config, Engine, RetryPolicy};
+pub use crate::connection::DataApi;
 pub use crate::error::{
-    ApiError, DataApiDatabaseError, Error, NO_ANSWER, Unavailable, api_error,
-    is_response_too_large, sql_err, unavailable,
+    AwsError, Constraint, Error, NO_ANSWER, Unavailable, aws_error, is_response_too_large, sql_err,
+    unavailable,
 };
 pub use crate::sql::TranslateError;
+pub use crate::transaction::Transaction;
 pub use crate::values::ValueError;
-
-use crate::client::Client;
-use crate::proxy::Proxy;
-
-/// The Data API behind SeaORM: cheap to clone, one per process.
-#[derive(Debug, Clone)]
-pub struct DataApi {
-    client: Client,
-}
-
-impl DataApi {
-    /// A client from the standard AWS configuration chain (region, credentials, and
-    /// `AWS_ENDPOINT_URL_RDS_DATA` / `AWS_ENDPOINT_URL` for the endpoint).
-    pub async fn connect(config: Config) -> Self {
-        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::with_sdk_config(&shared, config)
-    }
-
-    /// A client from an `aws-config` [`SdkConfig`](aws_config::SdkConfig). The SDK's own retries are
-    /// switched off: the adapter retries (see the crate docs).
-    pub fn with_sdk_config(shared: &aws_config::SdkConfig, config: Config) -> Self {
-        let sdk = aws_sdk_rdsdata::config::Builder::from(shared)
-            .retry_config(RetryConfig::disabled())
-            .build();
-        Self {
-            client: Client {
-                rds: aws_sdk_rdsdata::Client::from_conf(sdk),
-                config,
-            },
-        }
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &Config {
-        &self.client.config
-    }
-
-    /// A `DatabaseConnection` for statements outside transactions (each one autocommits).
-    ///
-    /// # Errors
-    /// SeaORM's, should it refuse the proxy.
-    pub fn connection(&self) -> Result<DatabaseConnection, DbErr> {
-        self.proxy_connection(Proxy::shared(self.client.clone()))
-    }
-
-    fn proxy_connection(&self, proxy: Proxy) -> Result<DatabaseConnection, DbErr> {
-        let backend = self.client.config.engine.backend();
-        let proxy: Arc<Box<dyn sea_orm::ProxyDatabaseTrait>> = Arc::new(Box::new(proxy));
-        // `connect_proxy` is async only by signature; it does no I/O.
-        futures_ready(Database::connect_proxy(backend, proxy)).unwrap_or_else(|| {
-            Err(DbErr::Custom(
-                "SeaORM's connect_proxy waited, which this adapter does not expect".into(),
-            ))
-        })
-    }
-
-    /// Begins a transaction: a handle whose connection runs statements in it, to commit or roll back.
-    ///
-    /// # Errors
-    /// `BeginTransaction` failing after the retries it allows.
-    pub async fn begin(&self) -> Result<Transaction, Error> {
-        let id = self.client.begin().await?;
-        tracing::debug!(transaction = %short(&id), "transaction begun");
-        let state = proxy::Transaction::new(id);
-        let connection = self
-            .proxy_connection(Proxy::in_transaction(self.client.clone(), state.clone()))
-            .map_err(|e| Error::Config {
-                variable: "connection",
-                reason: e.to_string(),
-            });
-        let connection = match connection {
-            Ok(connection) => connection,
-            Err(error) => {
-                let _ = self.client.end(&state.id, false).await;
-                return Err(error);
-            }
-        };
-        Ok(Transaction {
-            client: self.client.clone(),
-            state,
-            connection,
-            done: false,
-        })
-    }
-
-    /// Runs `work` in a transaction: committed when it returns `Ok` (a failed commit is an error),
-    /// rolled back when it returns `Err`.
-    ///
-    /// # Errors
-    /// `TransactionError::Connection` when begin or commit fails (the commit's outcome may then be
-    /// unknown: see [`Error::Commit`]); `TransactionError::Transaction` with `work`'s error.
-    pub async fn transaction<F, T, E>(&self, work: F) -> Result<T, TransactionError<E>>
-    where
-        F: for<'c> FnOnce(
-                &'c DatabaseConnection,
-            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
-            + Send,
-        T: Send,
-        E: std::fmt::Display + std::fmt::Debug + Send,
-    {
-        let transaction = self
-            .begin()
-            .await
-            .map_err(|e| TransactionError::Connection(e.into_db_err(false)))?;
-        match work(&transaction.connection).await {
-            Ok(value) => {
-                transaction
-                    .commit()
-                    .await
-                    .map_err(|e| TransactionError::Connection(e.into_db_err(false)))?;
-                Ok(value)
-            }
-            Err(error) => {
-                if let Err(rollback) = transaction.rollback().await {
-                    tracing::warn!(error = %rollback, "rollback after a failed transaction body failed");
-                }
-                Err(TransactionError::Transaction(error))
-            }
-        }
-    }
-}
-
-/// Polls a future once: its output if it completed without waiting (SeaORM's `connect_proxy`).
-fn futures_ready<T>(future: impl Future<Output = T>) -> Option<T> {
-    let mut future = std::pin::pin!(future);
-    let waker = std::task::Waker::noop();
-    match future
-        .as_mut()
-        .poll(&mut std::task::Context::from_waker(waker))
-    {
-        std::task::Poll::Ready(value) => Some(value),
-        std::task::Poll::Pending => None,
-    }
-}
-
-fn short(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
-}
-
-/// An open Data API transaction. [`Transaction::connection`] runs statements in it; commit or roll
-/// back explicitly — dropped, it is rolled back in the background.
-#[derive(Debug)]
-pub struct Transaction {
-    client: Client,
-    state: Arc<proxy::Transaction>,
-    connection: DatabaseConnection,
-    done: bool,
-}
-
-impl Transaction {
-    /// The connection whose statements run in this transaction (and nested `begin()` = savepoints).
-    pub fn connection(&self) -> &DatabaseConnection {
-        &self.connection
-    }
-
-    /// The Data API transaction id.
-    pub fn id(&self) -> &str {
-        &self.state.id
-    }
-
-    /// Commits. A poisoned transaction (a failed savepoint) is rolled back and reported instead.
-    ///
-    /// # Errors
-    /// [`Error::Commit`] when `CommitTransaction` fails, or its outcome is unknown (no answer); the
-    /// poisoning error when the transaction could not be committed whole.
-    pub async fn commit(mut self) -> Result<(), Error> {
-        self.done = true;
-        if let Err(error) = self.state.finish(&self.client).await {
-            let _ = self.client.end(&self.state.id, false).await;
-            return Err(error);
-        }
-        self.client
-            .end(&self.state.id, true)
-            .await
-            .map_err(|source| Error::Commit {
-                transaction_id: self.state.id.clone(),
-                source: Box::new(source),
-            })
-    }
-
-    /// Rolls back.
-    ///
-    /// # Errors
-    /// `RollbackTransaction` failing (the Data API still ends the transaction after 3 idle minutes).
-    pub async fn rollback(mut self) -> Result<(), Error> {
-        self.done = true;
-        self.client.end(&self.state.id, false).await
-    }
-}
-
-impl Drop for Transaction {
-    fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        let (client, id) = (self.client.clone(), self.state.id.clone());
-        tracing::warn!(transaction = %short(&id), "transaction dropped without commit; rolling back");
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(error) = client.end(&id, false).await {
-                    tracing::warn!(%error, "background rollback failed; the Data API expires it after 3 idle minutes");
-                }
-            });
-        }
-    }
-}

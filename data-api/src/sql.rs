@@ -13,6 +13,7 @@ pub(crate) struct Translated {
 
 /// Why SQL cannot be sent as it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TranslateError {
     /// The statement has `n` values but its placeholders want another number.
     #[error("the statement has {values} values but {placeholders} placeholders")]

@@ -20,6 +20,7 @@ use crate::Engine;
 
 /// Why a value cannot cross.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ValueError {
     /// A value the Data API cannot carry.
     #[error("cannot send {0}")]

@@ -247,7 +247,7 @@ impl Cli {
             }
             (Some(url), false) => TargetConfig::Url(url),
             (None, true) => TargetConfig::DataApi(
-                data_api::Config::from_lookup(lookup)
+                data_api::Config::from_lookup(crate::article::with_defaults(lookup))
                     .map_err(|e| Error::Config(format!("Data API target: {e}")))?,
             ),
             (None, false) => {
@@ -346,7 +346,7 @@ pub async fn connect_target(config: &Config) -> Result<Target> {
             crate::connect(url, config.database_schema.as_deref()).await?,
         )),
         TargetConfig::DataApi(api) => {
-            Target::data_api(data_api::DataApi::connect(api.clone()).await)
+            Target::data_api(data_api::DataApi::with_default_aws_config(api.clone()).await)
         }
     }
 }
@@ -813,7 +813,7 @@ mod tests {
         match cli.config_from(env).expect("valid").target {
             TargetConfig::DataApi(config) => {
                 assert_eq!(config.engine, data_api::Engine::Postgres);
-                assert_eq!(config.database, data_api::DEFAULT_DATABASE);
+                assert_eq!(config.database, crate::article::DATABASE_NAME);
             }
             other => panic!("{other:?}"),
         }

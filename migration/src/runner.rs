@@ -1037,7 +1037,7 @@ fn out_of_step(name: &str, direction: Direction, error: Error) -> Error {
 
 /// A Data API statement timeout, or a call that got no answer: the statement may have run.
 fn is_unknown_outcome(error: &DbErr) -> bool {
-    if data_api::api_error(error).is_some_and(|api| api.is("StatementTimeoutException")) {
+    if data_api::aws_error(error).is_some_and(|api| api.is("StatementTimeoutException")) {
         return true;
     }
     matches!(

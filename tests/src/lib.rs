@@ -214,11 +214,9 @@ impl Default for DataApiOptions {
     fn default() -> Self {
         Self {
             limits: emulator::Limits::default(),
-            retry: data_api::RetryPolicy {
-                resume_budget: api::config::API_RESUME_BUDGET,
-                base_delay: std::time::Duration::from_millis(10),
-                ..data_api::RetryPolicy::default()
-            },
+            retry: data_api::RetryPolicy::default()
+                .with_resume_budget(api::config::API_RESUME_BUDGET)
+                .with_base_delay(std::time::Duration::from_millis(10)),
             get_users_max_bytes: None,
         }
     }
@@ -597,25 +595,19 @@ impl TestEmulator {
             .next()
             .unwrap_or_default()
             .to_owned();
-        data_api::Config {
-            cluster_arn: CLUSTER_ARN.into(),
-            secret_arn: SECRET_ARN.into(),
-            database: name,
-            engine: match self.database.backend {
-                Backend::Postgres => data_api::Engine::Postgres,
-                _ => data_api::Engine::MySql,
-            },
-            retry,
-        }
+        let engine = match self.database.backend {
+            Backend::Postgres => data_api::Engine::Postgres,
+            _ => data_api::Engine::MySql,
+        };
+        data_api::Config::new(CLUSTER_ARN, SECRET_ARN, name, engine).with_retry(retry)
     }
 
     /// The adapter pointed at this emulator, as `AWS_ENDPOINT_URL_RDS_DATA` would point it, with
     /// short retry delays.
     pub fn data_api(&self) -> data_api::DataApi {
-        self.data_api_with(data_api::RetryPolicy {
-            base_delay: std::time::Duration::from_millis(10),
-            ..data_api::RetryPolicy::default()
-        })
+        self.data_api_with(
+            data_api::RetryPolicy::default().with_base_delay(std::time::Duration::from_millis(10)),
+        )
     }
 
     /// As [`TestEmulator::data_api`], with `retry`.

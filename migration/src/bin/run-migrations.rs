@@ -39,7 +39,7 @@ async fn main() -> Result<(), Error> {
 
 async fn setup() -> anyhow::Result<Setup> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let config = data_api::Config::from_lookup(env)?;
+    let config = data_api::Config::from_lookup(migration::article::with_defaults(env))?;
     let table = env("DYNAMODB_TABLE_NAME")
         .ok_or_else(|| anyhow::anyhow!("DYNAMODB_TABLE_NAME: is required (the ledger table)"))?;
     let wait = match env("MIGRATION_LOCK_WAIT_SECS") {
@@ -52,7 +52,7 @@ async fn setup() -> anyhow::Result<Setup> {
         wait: Duration::from_secs(wait),
         ..LockConfig::default()
     };
-    let target = Target::data_api(data_api::DataApi::connect(config).await)?;
+    let target = Target::data_api(data_api::DataApi::with_default_aws_config(config).await)?;
     let ledger = DynamoLedger::from_env(table).await.with_lock_config(lock);
     Ok(Setup {
         target,

@@ -180,7 +180,7 @@ async fn run_mode(args: &Args, mode: &str) -> Result<ModeRun> {
             migrate(&emulator.database).await?;
             let config = emulator.config(data_api::RetryPolicy::default());
             env.extend([
-                ("CLUSTER_ARN".into(), config.cluster_arn),
+                ("CLUSTER_ARN".into(), config.resource_arn),
                 ("SECRET_ARN".into(), config.secret_arn),
                 ("DATABASE_NAME".into(), config.database),
                 ("DATABASE_ENGINE".into(), "mysql".into()),

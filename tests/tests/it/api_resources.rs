@@ -391,11 +391,9 @@ async fn auto_pause_is_waited_out_or_answered_503(backend: Backend) -> Result<()
     let app = TestApp::spawn_data_api_with(
         backend,
         DataApiOptions {
-            retry: data_api::RetryPolicy {
-                resume_budget: Duration::from_millis(300),
-                base_delay: Duration::from_millis(10),
-                ..data_api::RetryPolicy::default()
-            },
+            retry: data_api::RetryPolicy::default()
+                .with_resume_budget(Duration::from_millis(300))
+                .with_base_delay(Duration::from_millis(10)),
             ..DataApiOptions::default()
         },
     )

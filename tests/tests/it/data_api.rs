@@ -461,7 +461,7 @@ async fn transaction_ended(emulator: &TestEmulator, id: &str) -> Result<bool> {
     loop {
         let probe = rds
             .execute_statement()
-            .resource_arn(&config.cluster_arn)
+            .resource_arn(&config.resource_arn)
             .secret_arn(&config.secret_arn)
             .database(&config.database)
             .transaction_id(id)
@@ -483,7 +483,7 @@ async fn transaction_ended(emulator: &TestEmulator, id: &str) -> Result<bool> {
             }
             Ok(_) => {
                 rds.rollback_transaction()
-                    .resource_arn(&config.cluster_arn)
+                    .resource_arn(&config.resource_arn)
                     .secret_arn(&config.secret_arn)
                     .transaction_id(id)
                     .send()
@@ -597,7 +597,7 @@ async fn unique_violations_are_classified(backend: Backend) -> Result<()> {
         ),
         "{error}"
     );
-    let api = data_api::api_error(&error).context("carries the Data API error")?;
+    let api = data_api::aws_error(&error).context("carries the Data API error")?;
     ensure!(api.code == "DatabaseErrorException", "{api:?}");
     let state = api.sql_state.as_deref();
     ensure!(
@@ -632,10 +632,9 @@ async fn resuming_cluster_is_retried(backend: Backend) -> Result<()> {
     tx.commit().await?;
     ensure!(count(&db).await? == 2, "writes after resume");
     // A budget shorter than the resume gives the error to the caller.
-    let impatient = emulator.data_api_with(data_api::RetryPolicy {
-        resume_budget: std::time::Duration::from_millis(200),
-        ..data_api::RetryPolicy::default()
-    });
+    let impatient = emulator.data_api_with(
+        data_api::RetryPolicy::default().with_resume_budget(std::time::Duration::from_millis(200)),
+    );
     emulator.faults().pause();
     let error = impatient
         .connection()?

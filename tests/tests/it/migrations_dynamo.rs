@@ -244,7 +244,7 @@ fn native(url: &str) -> Vec<(&'static str, String)> {
 fn through_data_api(emulator: &TestEmulator) -> Vec<(&'static str, String)> {
     let config = emulator.config(data_api::RetryPolicy::default());
     vec![
-        ("CLUSTER_ARN", config.cluster_arn),
+        ("CLUSTER_ARN", config.resource_arn),
         ("SECRET_ARN", config.secret_arn),
         ("DATABASE_NAME", config.database),
         (
