@@ -27,6 +27,14 @@ export interface StackConfig {
   readonly backupRetentionDays: number;
   /** `RUST_LOG` of both functions. */
   readonly rustLog: string;
+  /**
+   * Reserved concurrency of the API function, or `undefined` for none (`-c apiReservedConcurrency=none`).
+   * It caps what the API can draw from the account's pool (and the Data API's request rate) and
+   * guarantees it that much. Lambda keeps 10 executions unreserved, so an account at the default quota
+   * of 1,000 fits the default of 10 with room to spare; an account still at a 10-execution quota can
+   * reserve nothing and must say `none`.
+   */
+  readonly apiReservedConcurrency: number | undefined;
 }
 
 /** The context keys this app reads; anything else in `-c` is left to the CDK. */
@@ -39,7 +47,11 @@ export const CONTEXT_KEYS = [
   'deletionProtection',
   'backupRetentionDays',
   'rustLog',
+  'apiReservedConcurrency',
 ] as const;
+
+/** Reserved concurrency of the API function when the context does not say. */
+export const DEFAULT_API_RESERVED_CONCURRENCY = 10;
 
 export const DEFAULT_ENGINE_VERSION: Record<Engine, string> = {
   mysql: '8.0.mysql_aurora.3.10.3',
@@ -95,6 +107,8 @@ export function readConfig(get: (key: string) => unknown): StackConfig {
     throw new ConfigError('rustLog must not be empty');
   }
 
+  const apiReservedConcurrency = readReservedConcurrency(get);
+
   return {
     stage,
     engine,
@@ -104,7 +118,19 @@ export function readConfig(get: (key: string) => unknown): StackConfig {
     deletionProtection,
     backupRetentionDays,
     rustLog,
+    apiReservedConcurrency,
   };
+}
+
+function readReservedConcurrency(get: (key: string) => unknown): number | undefined {
+  const key = 'apiReservedConcurrency';
+  if (get(key) === 'none') return undefined;
+  const value = readNumber(get, key) ?? DEFAULT_API_RESERVED_CONCURRENCY;
+  // 0 would throttle every request: refused rather than deployed as an API that cannot answer.
+  if (!Number.isInteger(value) || value < 1 || value > 1000) {
+    throw new ConfigError(`${key} must be a whole number from 1 to 1000, or "none" (got ${value})`);
+  }
+  return value;
 }
 
 /** The stack's name for a stage. */

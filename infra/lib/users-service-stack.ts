@@ -15,6 +15,7 @@ import * as triggers from 'aws-cdk-lib/triggers';
 import { RustFunction } from 'cargo-lambda-cdk';
 import type { Construct } from 'constructs';
 import type { Engine, StackConfig } from './config';
+import { acknowledgeNagFindings } from './nag';
 
 /** The Cargo workspace root (this file is `infra/lib/users-service-stack.ts`). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -54,6 +55,13 @@ export const LEDGER_ACTIONS = [
   'dynamodb:DeleteItem',
   'dynamodb:ConditionCheckItem',
 ];
+
+/**
+ * The stage's throttling, for every method: steady requests per second and the burst above it. With the
+ * API function's reserved concurrency it bounds what a client flood can cost (Lambda, Data API calls,
+ * Aurora capacity) before API Gateway answers 429.
+ */
+export const STAGE_THROTTLING = { rateLimit: 50, burstLimit: 100 } as const;
 
 export interface UsersServiceStackProps extends StackProps {
   readonly config: StackConfig;
@@ -122,6 +130,7 @@ export class UsersServiceStack extends Stack {
       timeout: API_TIMEOUT,
       memorySize: 256,
       description: 'The users REST API (one axum router behind API Gateway)',
+      reservedConcurrentExecutions: config.apiReservedConcurrency,
       environment: {
         ...databaseEnvironment,
         // Behind a REST API the path arrives with the stage prefix (/dev/add-user) unless told otherwise.
@@ -148,7 +157,11 @@ export class UsersServiceStack extends Stack {
       description: 'The users service (SeaORM on Aurora Serverless through the Data API)',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       cloudWatchRole: false,
-      deployOptions: { stageName: config.stage, throttlingRateLimit: 50, throttlingBurstLimit: 100 },
+      deployOptions: {
+        stageName: config.stage,
+        throttlingRateLimit: STAGE_THROTTLING.rateLimit,
+        throttlingBurstLimit: STAGE_THROTTLING.burstLimit,
+      },
     });
     // The RestApi adds an output with a generated name; ApiUrl below is the one to read.
     this.api.node.tryRemoveChild('Endpoint');
@@ -170,6 +183,8 @@ export class UsersServiceStack extends Stack {
       executeAfter: [this.cluster, this.ledgerTable],
       executeBefore: [this.api.latestDeployment!, this.api.deploymentStage],
     });
+
+    acknowledgeNagFindings({ api: this.api, cluster: this.cluster, vpc });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the users API (stage included)' });
     new CfnOutput(this, 'ClusterArn', { value: this.cluster.clusterArn, description: 'CLUSTER_ARN' });
@@ -198,6 +213,7 @@ export class UsersServiceStack extends Stack {
       memorySize: number;
       description: string;
       environment: Record<string, string>;
+      reservedConcurrentExecutions?: number;
     },
   ): lambda.Function {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
@@ -218,6 +234,7 @@ export class UsersServiceStack extends Stack {
       memorySize: props.memorySize,
       description: props.description,
       environment: props.environment,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role,
       logGroup,
     });

@@ -63,6 +63,16 @@ describe('REST API', () => {
     }
   });
 
+  it('throttles every method of the stage at 50 requests/s with bursts of 100', () => {
+    for (const context of [{}, { stage: 'prod' }]) {
+      const { json } = synth(context);
+      const [, stage] = onlyOfType(json, 'AWS::ApiGateway::Stage');
+      assert.deepEqual(stage.Properties.MethodSettings, [
+        { DataTraceEnabled: false, HttpMethod: '*', ResourcePath: '/*', ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 },
+      ]);
+    }
+  });
+
   it('outputs the API URL, cluster ARN, secret ARN, table name and migration function', () => {
     const s = synth();
     const outputs = s.json.Outputs ?? {};

@@ -18,6 +18,7 @@ describe('config', () => {
       deletionProtection: false,
       backupRetentionDays: 1,
       rustLog: 'info',
+      apiReservedConcurrency: 10,
     });
     assert.equal(stackName(config({})), 'UsersService-dev');
   });
@@ -45,6 +46,9 @@ describe('config', () => {
     assert.equal(fromCli.deletionProtection, true);
     assert.equal(fromCli.backupRetentionDays, 7);
     assert.equal(fromCli.rustLog, 'debug');
+    assert.equal(config({ apiReservedConcurrency: '25' }).apiReservedConcurrency, 25);
+    assert.equal(config({ apiReservedConcurrency: 40 }).apiReservedConcurrency, 40);
+    assert.equal(config({ apiReservedConcurrency: 'none' }).apiReservedConcurrency, undefined);
     const fromJson = config({ maxCapacity: 8, deletionProtection: false, stage: 'prod' });
     assert.equal(fromJson.maxCapacity, 8);
     assert.equal(fromJson.deletionProtection, false, 'an explicit value beats the stage default');
@@ -83,6 +87,10 @@ describe('config', () => {
       [{ backupRetentionDays: 1.5 }, /backupRetentionDays/],
       [{ rustLog: ' ' }, /rustLog must not be empty/],
       [{ stage: 7 }, /stage must be a string/],
+      [{ apiReservedConcurrency: 0 }, /apiReservedConcurrency must be a whole number from 1 to 1000, or "none"/],
+      [{ apiReservedConcurrency: '2.5' }, /apiReservedConcurrency/],
+      [{ apiReservedConcurrency: 1001 }, /apiReservedConcurrency/],
+      [{ apiReservedConcurrency: 'unlimited' }, /apiReservedConcurrency must be a number/],
     ];
     for (const [context, message] of cases) {
       assert.throws(

@@ -71,6 +71,19 @@ describe('Rust Lambda functions', () => {
     }
   });
 
+  it('reserve concurrency for the API (10 by default, from context, or none), and none for migrations', () => {
+    assert.equal(functionResource(synth(), 'apiFunction').resource.Properties.ReservedConcurrentExecutions, 10);
+    assert.equal(
+      functionResource(synth({ apiReservedConcurrency: '25' }), 'apiFunction').resource.Properties.ReservedConcurrentExecutions,
+      25,
+    );
+    assert.equal(
+      functionResource(synth({ apiReservedConcurrency: 'none' }), 'apiFunction').resource.Properties.ReservedConcurrentExecutions,
+      undefined,
+    );
+    assert.equal(functionResource(synth(), 'migrationFunction').resource.Properties.ReservedConcurrentExecutions, undefined);
+  });
+
   it('run migrations with the article timeout, the database env and the ledger table', () => {
     for (const engine of ['mysql', 'postgres']) {
       const s = synth({ engine });
