@@ -10,6 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::ops::ControlFlow;
 
 use crate::domain::{MAX_NAME_CHARS, NewUser};
 use crate::error::ApiError;
@@ -83,33 +84,92 @@ fn replay_header(replayed: bool, mut response: Response) -> Response {
 /// `GET /get-users` → 200 `[{"id", "firstName", "lastName"}]`, every user, ordered by id.
 ///
 /// Read in keyset pages, so the Data API's 1 MiB response limit never applies to the whole table.
-/// An answer larger than the configured limit (on Lambda, what fits in its 6 MB response) is
-/// refused with 500 `response_too_large`, pointing at `GET /users`.
+/// Each page is written into the answer and dropped before the next is read, so memory holds the
+/// answer and one page. An answer larger than the configured limit (on Lambda, what fits in its
+/// 6 MB response) is refused with 500 `response_too_large`, pointing at `GET /users`, as soon as the
+/// rows read pass the limit: the rest of the table is not read.
 #[tracing::instrument(skip_all)]
 pub async fn get_users(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let users = service::users::list(state.db()).await?;
-    let body = serde_json::to_vec(&users).map_err(|error| ApiError::internal(&error))?;
-    if let Some(max) = state.get_users_max_bytes() {
-        let size = lambda_embedded_size(&body);
-        if size > max {
-            tracing::warn!(
-                users = users.len(),
-                size,
-                max,
-                "GET /get-users answer over the response limit"
-            );
-            return Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "response_too_large",
-                format!(
-                    "the list of {} users takes {size} bytes, over this deployment's \
-                     {max}-byte response limit; read it page by page with GET /users?limit=&cursor=",
-                    users.len()
-                ),
-            ));
+    let max = state.get_users_max_bytes();
+    let mut body = ListBody::new(max);
+    let mut failure = None;
+    service::users::for_each_page(state.db(), |page| {
+        for user in page {
+            match body.push(user) {
+                Ok(true) => {}
+                Ok(false) => return ControlFlow::Break(()),
+                Err(error) => {
+                    failure = Some(error);
+                    return ControlFlow::Break(());
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    })
+    .await?;
+    if let Some(error) = failure {
+        return Err(ApiError::internal(&error));
+    }
+    if let (Some(max), true) = (max, body.over) {
+        tracing::warn!(
+            users = body.users,
+            max,
+            "GET /get-users answer over the response limit"
+        );
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "response_too_large",
+            format!(
+                "the list of users passes this deployment's {max}-byte response limit after \
+                 {} users; read it page by page with GET /users?limit=&cursor=",
+                body.users
+            ),
+        ));
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json")], body.finish()).into_response())
+}
+
+/// The JSON array of `GET /get-users`, written user by user, with its size as embedded in a Lambda
+/// response kept up to date.
+struct ListBody {
+    bytes: Vec<u8>,
+    embedded: usize,
+    max: Option<usize>,
+    users: usize,
+    over: bool,
+}
+
+impl ListBody {
+    fn new(max: Option<usize>) -> Self {
+        let mut bytes = Vec::with_capacity(64 * 1024);
+        bytes.push(b'[');
+        Self {
+            bytes,
+            // `[` and the closing `]`.
+            embedded: 2,
+            max,
+            users: 0,
+            over: false,
         }
     }
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+
+    /// Appends `user`; `false` once the answer is over the limit (then nothing more is wanted).
+    fn push(&mut self, user: &entity::users::Model) -> Result<bool, serde_json::Error> {
+        let start = self.bytes.len();
+        if self.users > 0 {
+            self.bytes.push(b',');
+        }
+        serde_json::to_writer(&mut self.bytes, user)?;
+        self.users += 1;
+        self.embedded += lambda_embedded_size(&self.bytes[start..]);
+        self.over = self.max.is_some_and(|max| self.embedded > max);
+        Ok(!self.over)
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.bytes.push(b']');
+        self.bytes
+    }
 }
 
 /// The size of `body` once embedded as a JSON string in a Lambda proxy response: every `"` and
@@ -294,6 +354,32 @@ mod tests {
             serde_json::to_string(std::str::from_utf8(body).expect("utf8")).expect("json");
         // The envelope's string without its own two quotes.
         assert_eq!(lambda_embedded_size(body), embedded.len() - 2);
+    }
+
+    #[test]
+    fn list_body_is_the_json_array_and_tracks_the_embedded_size() {
+        let users: Vec<entity::users::Model> = (0..3)
+            .map(|i| entity::users::Model {
+                id: format!("id{i}"),
+                first_name: "Quote\"d".to_owned(),
+                last_name: "Back\\slash".to_owned(),
+            })
+            .collect();
+        let expected = serde_json::to_vec(&users).expect("json");
+        let mut body = ListBody::new(None);
+        for user in &users {
+            assert!(body.push(user).expect("json"));
+        }
+        assert_eq!(body.embedded, lambda_embedded_size(&expected));
+        assert_eq!(body.finish(), expected);
+        assert_eq!(ListBody::new(None).finish(), b"[]");
+
+        // Over the limit with the second user: push says stop.
+        let one = lambda_embedded_size(&serde_json::to_vec(&users[..1]).expect("json"));
+        let mut body = ListBody::new(Some(one));
+        assert!(body.push(&users[0]).expect("json"));
+        assert!(!body.push(&users[1]).expect("json"));
+        assert!(body.over);
     }
 
     #[test]

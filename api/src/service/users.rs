@@ -2,6 +2,8 @@
 
 use entity::prelude::Users;
 use entity::users;
+use std::ops::ControlFlow;
+
 use sea_orm::{ActiveValue, ConnectionTrait, DbErr, EntityTrait, SqlErr};
 use uuid::Uuid;
 
@@ -20,7 +22,7 @@ pub enum Created {
     Pending,
 }
 
-/// Rows per query when [`list`] reads the whole table: ~100 KB with short names, and pages the Data
+/// Rows per query when [`for_each_page`] reads the whole table: ~100 KB with short names, and pages the Data
 /// API refuses as over 1 MiB (long multi-byte names) are halved until they fit.
 pub const LIST_PAGE_ROWS: u64 = 1000;
 
@@ -134,19 +136,35 @@ pub async fn page(
     .await
 }
 
-/// Every user, ordered by id, read in keyset pages of [`LIST_PAGE_ROWS`] so no single query
-/// exceeds the Data API's 1 MiB response limit.
+/// Reads every user in id order, a keyset page of [`LIST_PAGE_ROWS`] at a time (halved past the
+/// Data API's 1 MiB), handing each page to `visit` and dropping it before the next query: memory
+/// holds one page, whatever the table's size. Stops early, without another query, when `visit`
+/// answers [`ControlFlow::Break`].
 ///
 /// # Errors
 /// The database error.
 #[tracing::instrument(skip_all)]
-pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<users::Model>, DbErr> {
-    data_api::keyset::all(
-        db,
-        Users::find(),
-        users::Column::Id,
-        |user| user.id.clone(),
-        LIST_PAGE_ROWS,
-    )
-    .await
+pub async fn for_each_page(
+    db: &impl ConnectionTrait,
+    mut visit: impl FnMut(&[users::Model]) -> ControlFlow<()>,
+) -> Result<(), DbErr> {
+    let mut after: Option<String> = None;
+    loop {
+        let page = data_api::keyset::up_to(
+            db,
+            Users::find(),
+            users::Column::Id,
+            |user| user.id.clone(),
+            after.take(),
+            LIST_PAGE_ROWS,
+        )
+        .await?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        if visit(&page).is_break() || (page.len() as u64) < LIST_PAGE_ROWS {
+            return Ok(());
+        }
+        after = Some(last.id.clone());
+    }
 }

@@ -23,6 +23,7 @@ mod through_data_api {
         get_users_reads_past_the_1_mib_response_limit,
         auto_pause_is_waited_out_or_answered_503,
         ambiguous_and_refused_writes_never_write_twice,
+        get_users_stops_reading_once_over_the_limit,
     );
 }
 
@@ -350,6 +351,37 @@ async fn get_users_reads_past_the_1_mib_response_limit(backend: Backend) -> Resu
             .as_str()
             .is_some_and(|m| m.contains("GET /users")),
         "{body}"
+    );
+    app.stop().await
+}
+
+/// `GET /get-users` with a limit stops reading as soon as the rows read pass it: the second page's
+/// query (the only one with a `WHERE`, after the first page's last id) would fail, and is never sent.
+async fn get_users_stops_reading_once_over_the_limit(backend: Backend) -> Result<()> {
+    let app = TestApp::spawn_data_api_with(
+        backend,
+        DataApiOptions {
+            get_users_max_bytes: Some(20 * 1024),
+            ..DataApiOptions::default()
+        },
+    )
+    .await?;
+    insert_users(&app, 1500, |i| format!("Name{i}")).await?;
+    inject(
+        &app,
+        json!({"operation": "ExecuteStatement", "error": "DatabaseErrorException", "sqlContains": "WHERE"}),
+    )?;
+    let (status, _, body) = app.get("/get-users").await?;
+    ensure!(status == 500, "{status} {body}");
+    ensure!(
+        body["error"]["code"] == "response_too_large",
+        "the first page passed the limit, so no second query: {body}"
+    );
+    // The rule is live: a read that needs a second page fails on it.
+    let (status, _, body) = app.get("/users?limit=1000&cursor=dTAwMDAwMA").await?;
+    ensure!(
+        status == 500 && body["error"]["code"] == "internal",
+        "{status} {body}"
     );
     app.stop().await
 }
