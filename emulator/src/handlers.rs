@@ -6,7 +6,7 @@ use axum::extract::rejection::JsonRejection;
 
 use std::future::Future;
 
-use crate::backend::{Conn, DbUser, Engine, StatementOutput};
+use crate::backend::{Conn, DbUser, Engine, StatementOutput, is_too_large};
 use crate::faults::Operation;
 use crate::params::{self, Rewritten};
 use crate::protocol::error::{ApiError, ErrorCode};
@@ -162,6 +162,7 @@ pub async fn execute_statement(
     )
     .await?;
     let connection_id = session.conn().id();
+    let max_response_bytes = state.limits.max_response_bytes;
     let output = under_timeout(
         &state,
         target,
@@ -170,7 +171,7 @@ pub async fn execute_statement(
         async move {
             let output = session
                 .conn()
-                .execute(&statement, values, options, metadata)
+                .execute(&statement, values, options, metadata, max_response_bytes)
                 .await;
             drop(session);
             output
@@ -179,8 +180,7 @@ pub async fn execute_statement(
     .await;
     let response = output.and_then(|output| respond(&state, engine, output, &request));
     if let (Some(id), Err(error)) = (&request.transaction_id, &response)
-        && error.code == ErrorCode::UnsupportedResultException
-        && error.message.contains("response size limit")
+        && is_too_large(error)
     {
         // v2 ends the transaction when a result is too large.
         state.transactions.end_in_background(id);
@@ -468,7 +468,7 @@ pub async fn batch_execute_statement(
         for values in sets {
             let output = session
                 .conn()
-                .execute(&statement, values, options, false)
+                .execute(&statement, values, options, false, usize::MAX)
                 .await?;
             update_results.push(UpdateResult {
                 generated_fields: generated_fields(engine, &output),

@@ -177,7 +177,9 @@ impl Transactions {
         };
         tokio::spawn(async move {
             let mut guard = tx.conn.lock().await;
+            // A discarded connection (say, left mid-result) is closed instead: the server rolls back.
             if let Some(mut conn) = guard.take()
+                && !conn.is_discarded()
                 && let Err(error) = conn.simple("ROLLBACK").await
             {
                 tracing::warn!(%error, engine = ?tx.engine, "rolling back an expired transaction failed");

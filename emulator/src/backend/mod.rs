@@ -279,24 +279,31 @@ impl Conn {
     /// # Errors
     /// `DatabaseErrorException` with the engine's message and SQLState; `UnsupportedResultException`
     /// for a result column of a type the Data API cannot return.
+    ///
+    /// Reading stops as soon as the rows read cannot fit a response of `max_response_bytes`
+    /// ([`Budget`]); the connection, left mid-result, is then closed.
     pub async fn execute(
         &mut self,
         statement: &Rewritten,
         values: Vec<BindValue>,
         options: ResultSetOptions,
         metadata: bool,
+        max_response_bytes: usize,
     ) -> Result<StatementOutput, ApiError> {
         let catalog = metadata.then(|| self.0.catalog());
+        let budget = Budget::new(max_response_bytes);
         let output = match self.0.raw() {
-            Raw::MySql(conn) => mysql::execute(conn, statement, values, options).await,
+            Raw::MySql(conn) => mysql::execute(conn, statement, values, options, budget).await,
             Raw::Postgres(conn) => {
-                postgres::execute(conn, statement, values, options, catalog.as_deref()).await
+                postgres::execute(conn, statement, values, options, catalog.as_deref(), budget)
+                    .await
             }
         };
         if let Err(error) = &output
-            && error.code == ErrorCode::DatabaseUnavailableException
+            && (error.code == ErrorCode::DatabaseUnavailableException || is_too_large(error))
         {
-            // The transport failed mid-statement: the connection is in no state to be reused.
+            // The transport failed mid-statement, or the result was left unread: the connection is
+            // in no state to be reused.
             self.0.discard();
         }
         if statement.changes_session {
@@ -304,6 +311,11 @@ impl Conn {
             self.0.discard();
         }
         output
+    }
+
+    /// Whether the connection will be closed rather than reused.
+    pub fn is_discarded(&self) -> bool {
+        self.0.is_discarded()
     }
 
     /// The server's id for this connection (`dbConnectionId`).
@@ -327,9 +339,15 @@ impl Conn {
             multiple_statements: false,
             changes_session: false,
         };
-        self.execute(&plain, Vec::new(), ResultSetOptions::default(), false)
-            .await
-            .map(drop)
+        self.execute(
+            &plain,
+            Vec::new(),
+            ResultSetOptions::default(),
+            false,
+            usize::MAX,
+        )
+        .await
+        .map(drop)
     }
 }
 
@@ -365,6 +383,48 @@ fn statement_error(engine: Engine, error: sqlx::Error) -> ApiError {
             format!("emulator failed to run the statement: {other}"),
         ),
     }
+}
+
+/// A lower bound of a result's size in the response, kept while its rows are read, so that reading
+/// stops as soon as the result cannot fit (AWS's 1 MiB limit) instead of holding it all.
+///
+/// A field's raw value from the engine takes at most four times its bytes in the response: a field is
+/// at least `"n":0` (formatted JSON) or `{"isNull":true}`, strings and text keep their bytes, blobs
+/// grow by base64, and the densest binary forms (an int4 array element: 8 bytes; a TINYINT: 1) print
+/// as at least 2 characters or fit the field's own minimum. So `2 + Σ (4 + raw / 4)` per row never
+/// exceeds its JSON, and a result refused here would be refused by the exact check too.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    limit: usize,
+    used: usize,
+}
+
+impl Budget {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self { limit, used: 0 }
+    }
+
+    /// Counts one row by the raw lengths of its fields (0 for NULL).
+    pub(crate) fn row(&mut self, raw_lengths: impl Iterator<Item = usize>) -> Result<(), ApiError> {
+        let row: usize = raw_lengths.map(|n| 4 + n / 4).sum();
+        self.used = self.used.saturating_add(2 + row);
+        if self.used > self.limit {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedResultException,
+                format!(
+                    "Database returned more than the allowed response size limit (over {} bytes)",
+                    self.limit
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `error` is the response size error (AWS: the result is over 1 MiB).
+pub fn is_too_large(error: &ApiError) -> bool {
+    error.code == ErrorCode::UnsupportedResultException
+        && error.message.contains("response size limit")
 }
 
 /// Assembles what a statement produced: rows and metadata when it has result columns (SELECT,
@@ -451,6 +511,22 @@ pub(crate) fn unsupported(column: &str, type_name: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn budget_refuses_once_the_lower_bound_passes_the_limit() {
+        // A row of one 400-byte field counts 2 + 4 + 100.
+        let mut budget = Budget::new(212);
+        assert!(budget.row([400].into_iter()).is_ok());
+        assert!(budget.row([400].into_iter()).is_ok());
+        let error = budget.row([0].into_iter()).expect_err("over the limit");
+        assert!(is_too_large(&error), "{error}");
+        // The bound stays below the response: 1,000 rows of 1,000 bytes fit 1 MiB exactly as JSON
+        // (each at least `[{"stringValue":"…"}]`, 1,022 bytes), and count 258,000.
+        let mut budget = Budget::new(1_022_000);
+        for _ in 0..1_000 {
+            budget.row([1_000].into_iter()).expect("fits");
+        }
+    }
 
     #[test]
     fn times_trim_trailing_fraction_zeros() {

@@ -9,7 +9,7 @@ use sqlx::{Arguments, Column, Either, Executor, MySqlConnection, Row, Statement,
 
 use super::catalog::mysql_precision;
 use super::{
-    BindValue, Engine, StatementOutput, decimal_field, format_timestamp, long_field,
+    BindValue, Budget, Engine, StatementOutput, decimal_field, format_timestamp, long_field,
     statement_error, unsupported,
 };
 use crate::params::Rewritten;
@@ -41,6 +41,7 @@ pub(super) async fn execute(
     statement: &Rewritten,
     values: Vec<BindValue>,
     options: ResultSetOptions,
+    mut budget: Budget,
 ) -> Result<StatementOutput, ApiError> {
     let args = bind(values)?;
     let err = |e| statement_error(Engine::MySql, e);
@@ -56,7 +57,10 @@ pub(super) async fn execute(
                 rows_affected += done.rows_affected();
                 last_insert_id = done.last_insert_id();
             }
-            Either::Right(row) => rows.push(row),
+            Either::Right(row) => {
+                budget.row((0..row.len()).map(|i| raw_len(&row, i)))?;
+                rows.push(row);
+            }
         }
     }
     drop(stream);
@@ -93,6 +97,14 @@ pub(super) async fn execute(
         }
     }
     Ok(output)
+}
+
+/// The length of column `i`'s raw value (0 for NULL).
+fn raw_len(row: &MySqlRow, i: usize) -> usize {
+    row.try_get_unchecked::<Option<&[u8]>, _>(i)
+        .ok()
+        .flatten()
+        .map_or(0, <[u8]>::len)
 }
 
 /// The character type of a binary-collation column that sqlx named after a binary type (see

@@ -224,6 +224,11 @@ impl Pooled {
     pub(super) fn discard(&mut self) {
         self.discard = true;
     }
+
+    /// Whether it will be closed on drop.
+    pub(super) fn is_discarded(&self) -> bool {
+        self.discard
+    }
 }
 
 impl Drop for Pooled {

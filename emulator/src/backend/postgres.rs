@@ -11,8 +11,8 @@ use sqlx::{Arguments, Column, Either, Executor, PgConnection, Postgres, Row, Sta
 
 use super::catalog::{Cache, complete_postgres};
 use super::{
-    BindValue, Engine, StatementOutput, decimal_field, format_time, format_timestamp, long_field,
-    statement_error, unsupported,
+    BindValue, Budget, Engine, StatementOutput, decimal_field, format_time, format_timestamp,
+    long_field, statement_error, unsupported,
 };
 use crate::params::Rewritten;
 use crate::protocol::error::{ApiError, ErrorCode};
@@ -209,6 +209,7 @@ pub(super) async fn execute(
     values: Vec<BindValue>,
     options: ResultSetOptions,
     catalog: Option<&Cache>,
+    mut budget: Budget,
 ) -> Result<StatementOutput, ApiError> {
     let (args, types) = bind(values)?;
     let err = |e| statement_error(Engine::Postgres, e);
@@ -235,7 +236,10 @@ pub(super) async fn execute(
     while let Some(item) = stream.try_next().await.map_err(err)? {
         match item {
             Either::Left(done) => rows_affected += done.rows_affected(),
-            Either::Right(row) => rows.push(row),
+            Either::Right(row) => {
+                budget.row((0..row.len()).map(|i| raw_len(&row, i)))?;
+                rows.push(row);
+            }
         }
     }
     drop(stream);
@@ -475,6 +479,11 @@ fn string_elements(
     Ok(strings.map_or(Field::IsNull(true), |v| {
         Field::ArrayValue(ArrayValue::StringValues(v))
     }))
+}
+
+/// The length of column `i`'s raw value (0 for NULL).
+fn raw_len(row: &PgRow, i: usize) -> usize {
+    raw_bytes(row, i).ok().flatten().map_or(0, <[u8]>::len)
 }
 
 /// The raw binary value of column `i`, `None` for NULL.
