@@ -455,6 +455,9 @@ pub(crate) fn kind_of(type_name: &str, engine: Engine) -> Kind {
             "TIME" => Kind::Time,
             "DATETIME" => Kind::DateTime,
             "TIMESTAMP" => Kind::DateTimeUtc,
+            // MySQL has no arrays, but a captured answer has a `_VARCHAR` column with an
+            // `arrayValue` (jeremydaly/data-api-client `test/sample-query-response.json`).
+            name if name.starts_with('_') => Kind::Array(ArrayKind::String),
             _ => Kind::String,
         },
         Engine::Postgres => match type_name {
