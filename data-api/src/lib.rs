@@ -149,3 +149,8 @@ pub use crate::error::{
 pub use crate::sql::TranslateError;
 pub use crate::transaction::Transaction;
 pub use crate::values::ValueError;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
