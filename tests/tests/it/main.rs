@@ -11,6 +11,7 @@ mod migrations;
 mod migrations_dynamo;
 mod migrations_entity;
 mod parity;
+mod sea_orm_cli;
 
 /// Instantiates each `async fn scenario(Backend)` on the Data API's engines, MariaDB and PostgreSQL.
 macro_rules! on_data_api_engines {

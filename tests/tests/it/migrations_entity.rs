@@ -43,7 +43,7 @@ fn writer_context(schema: Option<String>) -> EntityWriterContext {
 
 /// Code lines without comments, blank lines, a trailing `#[cfg(test)]` module, and with the items of
 /// each `derive(…)` sorted.
-fn normalise(source: &str) -> Vec<String> {
+pub(crate) fn normalise(source: &str) -> Vec<String> {
     let source = source.split("#[cfg(test)]").next().unwrap_or_default();
     source
         .lines()
