@@ -44,6 +44,7 @@
 // generated files must pass CI unedited.
 #![allow(missing_debug_implementations)]
 
+pub mod api_user;
 pub mod article;
 pub mod cli;
 pub mod error;

@@ -556,6 +556,16 @@ impl TestEmulator {
 
     /// As [`TestEmulator::spawn`], with `limits`.
     pub async fn spawn_with(backend: Backend, limits: emulator::Limits) -> Result<Self> {
+        Self::spawn_with_secrets(backend, limits, emulator::secrets::Secrets::default()).await
+    }
+
+    /// As [`TestEmulator::spawn_with`], also accepting `secrets` (secret ARN → database user), as
+    /// the secrets of other database users are accepted on AWS.
+    pub async fn spawn_with_secrets(
+        backend: Backend,
+        limits: emulator::Limits,
+        secrets: emulator::secrets::Secrets,
+    ) -> Result<Self> {
         anyhow::ensure!(
             backend != Backend::Sqlite,
             "the Data API has no SQLite engine"
@@ -568,7 +578,7 @@ impl TestEmulator {
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let state = emulator::AppState::new(vec![target], limits);
+        let state = emulator::AppState::new(vec![target], limits).with_secrets(secrets);
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(emulator::run(listener, state.clone(), async {
             let _ = rx.await;
@@ -588,6 +598,18 @@ impl TestEmulator {
 
     /// The adapter's settings for this emulator and database, with `retry`.
     pub fn config(&self, retry: data_api::RetryPolicy) -> data_api::Config {
+        self.config_as(SECRET_ARN, retry)
+    }
+
+    /// The adapter pointed at this emulator, signing in with `secret_arn` (one of the secrets given to
+    /// [`TestEmulator::spawn_with_secrets`]) instead of the master secret.
+    pub fn data_api_as(&self, secret_arn: &str) -> data_api::DataApi {
+        let retry =
+            data_api::RetryPolicy::default().with_base_delay(std::time::Duration::from_millis(10));
+        data_api::DataApi::with_sdk_config(&self.sdk_config(), self.config_as(secret_arn, retry))
+    }
+
+    fn config_as(&self, secret_arn: &str, retry: data_api::RetryPolicy) -> data_api::Config {
         let name = self
             .database
             .url
@@ -599,7 +621,7 @@ impl TestEmulator {
             Backend::Postgres => data_api::Engine::Postgres,
             _ => data_api::Engine::MySql,
         };
-        data_api::Config::new(CLUSTER_ARN, SECRET_ARN, name, engine).with_retry(retry)
+        data_api::Config::new(CLUSTER_ARN, secret_arn, name, engine).with_retry(retry)
     }
 
     /// The adapter pointed at this emulator, as `AWS_ENDPOINT_URL_RDS_DATA` would point it, with

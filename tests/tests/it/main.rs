@@ -3,6 +3,7 @@
 
 mod api;
 mod api_idempotency;
+mod api_least_privilege;
 mod api_resources;
 mod data_api;
 mod differential;
