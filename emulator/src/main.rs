@@ -15,13 +15,19 @@ use emulator::{AppState, Limits, Target};
 #[derive(Debug, Parser)]
 #[command(name = "data-api-emulator", version)]
 struct Args {
-    /// Address to listen on. Keep it on loopback: the emulator has no authentication.
+    /// Address to listen on. A non-loopback address needs --allow-remote: the emulator has no
+    /// authentication.
     #[arg(
         long,
         env = "DATA_API_EMULATOR_LISTEN",
         default_value = "127.0.0.1:8080"
     )]
     listen: SocketAddr,
+
+    /// Accept a non-loopback --listen address (anyone who reaches it can run any SQL the database
+    /// users may).
+    #[arg(long)]
+    allow_remote: bool,
 
     /// Database server behind a cluster: `mysql://…` or `postgres://…`. Repeat with --resource-arn and
     /// --secret-arn for several clusters (the n-th URL pairs with the n-th ARNs).
@@ -76,9 +82,13 @@ struct Args {
     #[arg(long)]
     max_row_bytes: Option<usize>,
 
-    /// Connections per database the emulator may open.
+    /// Connections per database (and user) the emulator may open.
     #[arg(long, default_value_t = emulator::backend::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+
+    /// Pools (one per database and user) kept per cluster; one more closes the least recently used.
+    #[arg(long, default_value_t = emulator::backend::DEFAULT_MAX_POOLS)]
+    max_pools: usize,
 
     /// Fault injection: pause the cluster after this many idle seconds (no call, no open
     /// transaction); calls then get DatabaseResumingException for --resume-duration.
@@ -102,6 +112,28 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
         _ => Err(format!(
             "expected a positive number of seconds, got {text:?}"
         )),
+    }
+}
+
+/// A non-loopback address only with `--allow-remote`: the emulator has no authentication.
+fn check_listen(listen: SocketAddr, allow_remote: bool) -> Result<(), String> {
+    if listen.ip().is_loopback() || allow_remote {
+        return Ok(());
+    }
+    Err(format!(
+        "refusing to listen on {listen}: the emulator has no authentication; keep it on loopback, \
+         or pass --allow-remote"
+    ))
+}
+
+/// The line that tells a caller where the emulator listens (and that anyone may reach it).
+fn startup_line(addr: SocketAddr) -> String {
+    if addr.ip().is_loopback() {
+        format!("data-api-emulator listening on http://{addr}")
+    } else {
+        format!(
+            "data-api-emulator listening on http://{addr} (remote clients allowed, no authentication)"
+        )
     }
 }
 
@@ -137,6 +169,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    check_listen(args.listen, args.allow_remote).map_err(anyhow::Error::msg)?;
     let n = args.database_urls.len();
     if args.resource_arns.len() > n || args.secret_arns.len() > n {
         anyhow::bail!("more --resource-arn/--secret-arn than --database-url");
@@ -159,7 +192,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 .get(i)
                 .cloned()
                 .unwrap_or_else(|| DEFAULT_SECRET_ARN.into()),
-            server: Server::with_max_connections(url, args.max_connections)?,
+            server: Server::with_pools(url, args.max_connections, args.max_pools)?,
         });
     }
     let limits = Limits {
@@ -207,11 +240,37 @@ async fn run(args: Args) -> anyhow::Result<()> {
         reason = "the listening address is the binary's output"
     )]
     {
-        println!("data-api-emulator listening on http://{addr}");
+        println!("{}", startup_line(addr));
     }
     emulator::run(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_loopback_needs_allow_remote_and_says_so() {
+        let any: SocketAddr = "0.0.0.0:8080".parse().expect("address");
+        let lan: SocketAddr = "192.168.1.2:8080".parse().expect("address");
+        let local: SocketAddr = "127.0.0.1:8080".parse().expect("address");
+        let local6: SocketAddr = "[::1]:8080".parse().expect("address");
+        for addr in [any, lan] {
+            let refused = check_listen(addr, false).expect_err("refused");
+            assert!(refused.contains("--allow-remote"), "{refused}");
+            assert!(check_listen(addr, true).is_ok());
+            assert!(startup_line(addr).ends_with("(remote clients allowed, no authentication)"));
+        }
+        for addr in [local, local6] {
+            assert!(check_listen(addr, false).is_ok());
+            assert_eq!(
+                startup_line(addr),
+                format!("data-api-emulator listening on http://{addr}")
+            );
+        }
+    }
 }

@@ -92,7 +92,15 @@ pub struct Server {
     options: Options,
     default_database: Option<String>,
     max_connections: usize,
-    pools: Mutex<HashMap<PoolKey, Pool>>,
+    max_pools: usize,
+    pools: Mutex<HashMap<PoolKey, Entry>>,
+}
+
+/// A pool and when a call last took a connection from it (least recently used pools close first).
+#[derive(Debug)]
+struct Entry {
+    pool: Pool,
+    used: std::time::Instant,
 }
 
 /// A pool serves one database with one set of credentials (`None`: the URL's).
@@ -115,6 +123,9 @@ impl std::fmt::Debug for DbUser {
             .finish()
     }
 }
+
+/// Pools (one per database and user) a server keeps unless [`Server::with_pools`] says otherwise.
+pub const DEFAULT_MAX_POOLS: usize = 64;
 
 /// Connections per database unless [`Server::with_max_connections`] says otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 32;
@@ -144,6 +155,19 @@ impl Server {
     pub fn with_max_connections(
         url: &str,
         max_connections: usize,
+    ) -> Result<Arc<Self>, ServerUrlError> {
+        Self::with_pools(url, max_connections, DEFAULT_MAX_POOLS)
+    }
+
+    /// As [`Server::new`], with at most `max_connections` connections per pool and `max_pools` pools
+    /// (one per database and user; opening one more closes the least recently used).
+    ///
+    /// # Errors
+    /// [`ServerUrlError`] for an unknown scheme or an unparsable URL.
+    pub fn with_pools(
+        url: &str,
+        max_connections: usize,
+        max_pools: usize,
     ) -> Result<Arc<Self>, ServerUrlError> {
         let error = |reason: String| ServerUrlError {
             url: url.split('@').next_back().unwrap_or(url).to_owned(),
@@ -180,6 +204,7 @@ impl Server {
             options,
             default_database,
             max_connections,
+            max_pools: max_pools.max(1),
             pools: Mutex::new(HashMap::new()),
         }))
     }
@@ -207,14 +232,39 @@ impl Server {
         let key = (name, user.cloned());
         let pool = {
             let mut pools = self.pools.lock().await;
-            pools
-                .entry(key)
-                .or_insert_with_key(|(name, _)| {
-                    Pool::new(self.options_for(name, user), self.max_connections)
-                })
-                .clone()
+            if !pools.contains_key(&key) && pools.len() >= self.max_pools {
+                let oldest = pools
+                    .iter()
+                    .min_by_key(|(_, entry)| entry.used)
+                    .map(|(key, _)| key.clone());
+                if let Some(entry) = oldest.and_then(|key| pools.remove(&key)) {
+                    tracing::debug!("closing the least recently used pool");
+                    entry.pool.close_idle();
+                }
+            }
+            let entry = pools.entry(key.clone()).or_insert_with(|| Entry {
+                pool: Pool::new(self.options_for(&key.0, user), self.max_connections),
+                used: std::time::Instant::now(),
+            });
+            entry.used = std::time::Instant::now();
+            entry.pool.clone()
         };
-        pool.acquire().await.map(Conn)
+        match pool.acquire().await {
+            Ok(conn) => Ok(Conn(conn)),
+            Err(error) => {
+                // A database that does not exist (or a login refused) leaves no pool behind.
+                let mut pools = self.pools.lock().await;
+                if pools.get(&key).is_some_and(|entry| entry.pool.is_unused()) {
+                    pools.remove(&key);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// How many pools are open (one per database and user that served a call).
+    pub async fn pool_count(&self) -> usize {
+        self.pools.lock().await.len()
     }
 
     fn options_for(&self, database: &str, user: Option<&DbUser>) -> Options {

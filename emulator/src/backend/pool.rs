@@ -131,6 +131,7 @@ struct Shared {
 pub(super) struct Pool {
     shared: Arc<Shared>,
     permits: Arc<Semaphore>,
+    max_connections: usize,
 }
 
 impl Pool {
@@ -142,6 +143,24 @@ impl Pool {
                 catalog: Arc::default(),
             }),
             permits: Arc::new(Semaphore::new(max_connections.max(1))),
+            max_connections: max_connections.max(1),
+        }
+    }
+
+    /// Whether no connection is open, idle or lent out.
+    pub(super) fn is_unused(&self) -> bool {
+        lock(&self.shared.idle).is_empty()
+            && self.permits.available_permits() == self.max_connections
+    }
+
+    /// Closes the idle connections (the pool is being dropped; lent ones close when they return to
+    /// a pool nobody holds).
+    pub(super) fn close_idle(&self) {
+        let idle = std::mem::take(&mut *lock(&self.shared.idle));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            for connection in idle {
+                runtime.spawn(connection.raw.close());
+            }
         }
     }
 
