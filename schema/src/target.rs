@@ -1,0 +1,157 @@
+//! The database the tools read: a native URL, or the RDS Data API through the `data-api` adapter
+//! (the same choice, from the same variables, as the migration binary).
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+
+use crate::error::{Error, Result};
+
+/// Where the schema lives.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// `mysql://…/db` or `postgres://…/db`.
+    Url(String),
+    /// The Data API (`CLUSTER_ARN`, `SECRET_ARN`, `DATABASE_NAME`, `DATABASE_ENGINE`).
+    DataApi(data_api::Config),
+}
+
+/// An open target.
+#[derive(Debug)]
+pub struct Connection {
+    /// Statements go here.
+    pub db: DatabaseConnection,
+    /// The adapter, for a Data API target (the migration runner's transactions go through it).
+    pub api: Option<data_api::DataApi>,
+}
+
+impl Target {
+    /// The target given by `url` (`-u`/`DATABASE_URL`) or, without it, the Data API variables in
+    /// `lookup`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when neither or both are given, or a Data API variable is invalid.
+    pub fn from_lookup(
+        url: Option<String>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
+        let url = url.filter(|u| !u.trim().is_empty());
+        let data_api = ["CLUSTER_ARN", "SECRET_ARN"]
+            .iter()
+            .any(|v| lookup(v).is_some_and(|v| !v.trim().is_empty()));
+        match (url, data_api) {
+            (Some(_), true) => Err(Error::Config(
+                "both DATABASE_URL and CLUSTER_ARN/SECRET_ARN are set: unset one".into(),
+            )),
+            (Some(url), false) => Ok(Target::Url(url)),
+            (None, true) => data_api::Config::from_lookup(lookup)
+                .map(Target::DataApi)
+                .map_err(|e| Error::Config(format!("Data API target: {e}"))),
+            (None, false) => Err(Error::Config(
+                "no target: set DATABASE_URL (or -u), or CLUSTER_ARN and SECRET_ARN for the Data API"
+                    .into(),
+            )),
+        }
+    }
+
+    /// The database name (the URL's path, or `DATABASE_NAME`).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a URL without one.
+    pub fn database(&self) -> Result<String> {
+        match self {
+            Target::DataApi(config) => Ok(config.database.clone()),
+            Target::Url(url) => {
+                let path = url
+                    .split_once("://")
+                    .and_then(|(_, rest)| rest.split_once('/'))
+                    .map(|(_, path)| path.split('?').next().unwrap_or_default())
+                    .unwrap_or_default();
+                if path.is_empty() {
+                    Err(Error::Config(format!(
+                        "the URL names no database: {}",
+                        redact(url)
+                    )))
+                } else {
+                    Ok(path.to_owned())
+                }
+            }
+        }
+    }
+
+    /// The same server with another database.
+    #[must_use]
+    pub fn with_database(&self, name: &str) -> Target {
+        match self {
+            Target::DataApi(config) => {
+                let mut config = config.clone();
+                config.database = name.to_owned();
+                Target::DataApi(config)
+            }
+            Target::Url(url) => {
+                let (base, query) = url
+                    .split_once('?')
+                    .map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
+                let authority_end = base
+                    .find("://")
+                    .map(|i| i + 3)
+                    .and_then(|start| base[start..].find('/').map(|i| start + i))
+                    .unwrap_or(base.len());
+                let mut out = format!("{}/{name}", &base[..authority_end]);
+                if let Some(query) = query {
+                    out.push('?');
+                    out.push_str(query);
+                }
+                Target::Url(out)
+            }
+        }
+    }
+
+    /// Opens the target.
+    ///
+    /// # Errors
+    /// [`Error::Connect`].
+    pub async fn connect(&self) -> Result<Connection> {
+        match self {
+            Target::Url(url) => Ok(Connection {
+                db: migration::connect(url, None)
+                    .await
+                    .map_err(|e| Error::Config(format!("connecting: {e}")))?,
+                api: None,
+            }),
+            Target::DataApi(config) => {
+                let api = data_api::DataApi::with_default_aws_config(config.clone()).await;
+                Ok(Connection {
+                    db: api.connection().map_err(Error::Connect)?,
+                    api: Some(api),
+                })
+            }
+        }
+    }
+}
+
+impl Connection {
+    /// The engine.
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Closes a native pool (a Data API connection holds nothing open).
+    pub async fn close(self) {
+        if let Err(error) = self.db.close().await {
+            tracing::debug!(%error, "closing the connection failed");
+        }
+    }
+}
+
+/// `scheme://user:password@host/…` without the password, for messages.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
