@@ -61,10 +61,22 @@ pub(crate) enum Idempotency {
 }
 
 /// The Data API client and the adapter's settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Client {
     pub(crate) rds: aws_sdk_rdsdata::Client,
     pub(crate) config: Config,
+    /// The caller's check before each statement and commit ([`crate::hook`]).
+    pub(crate) hook: Option<crate::hook::Hook>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("rds", &self.rds)
+            .field("config", &self.config)
+            .field("hook", &self.hook.is_some())
+            .finish()
+    }
 }
 
 /// A delay in `[d/2, d)` from a cheap time-seeded source: enough to spread retrying clients.
@@ -118,6 +130,14 @@ where
 }
 
 impl Client {
+    /// Runs the caller's hook, if any, on what is about to be sent.
+    pub(crate) fn check(&self, outgoing: crate::hook::Outgoing<'_>) -> Result<(), Error> {
+        match &self.hook {
+            Some(hook) => hook(outgoing).map_err(|source| Error::Refused { source }),
+            None => Ok(()),
+        }
+    }
+
     /// Runs `call` with the retry rules; `idempotency` says whether an unknown outcome may be retried.
     pub(crate) async fn retrying<T, F, Fut>(
         &self,
@@ -194,6 +214,8 @@ impl Client {
                     .sql(sql)
                     .set_parameters(Some(parameters.clone()))
                     .set_transaction_id(transaction_id.map(str::to_owned))
+                    // AWS: DDL cut off at the call's 45 s timeout can leave structures half-made.
+                    .continue_after_timeout(is_ddl(sql))
                     .include_result_metadata(true);
                 async move {
                     call.send().await.map_err(|e| {
@@ -311,6 +333,26 @@ fn short_id(id: &str) -> &str {
 /// Whether SQL only reads: it starts (after comments and spaces) with `SELECT`, `SHOW`, `EXPLAIN`
 /// or `VALUES` and takes no row locks. `WITH` is not trusted (PostgreSQL allows writes in it).
 pub(crate) fn read_only(sql: &str) -> bool {
+    let word = first_word(sql);
+    let upper = sql.to_ascii_uppercase();
+    matches!(word.as_str(), "SELECT" | "SHOW" | "EXPLAIN" | "VALUES")
+        && !upper.contains("FOR UPDATE")
+        && !upper.contains("FOR SHARE")
+        && !upper.contains("NEXTVAL(")
+}
+
+/// Whether SQL is DDL (`CREATE`, `ALTER`, `DROP`, `TRUNCATE`, `RENAME`, `COMMENT`), after comments
+/// and spaces: sent with `continueAfterTimeout`, so a timed-out DDL statement finishes on the server
+/// instead of being cut off half-way (its outcome is then unknown to the caller).
+pub fn is_ddl(sql: &str) -> bool {
+    matches!(
+        first_word(sql).as_str(),
+        "CREATE" | "ALTER" | "DROP" | "TRUNCATE" | "RENAME" | "COMMENT"
+    )
+}
+
+/// The first word of `sql` after comments and spaces, upper-cased.
+fn first_word(sql: &str) -> String {
     let mut rest = sql.trim_start();
     loop {
         if let Some(after) = rest.strip_prefix("--") {
@@ -321,21 +363,32 @@ pub(crate) fn read_only(sql: &str) -> bool {
             break;
         }
     }
-    let word: String = rest
-        .chars()
+    rest.chars()
         .take_while(char::is_ascii_alphabetic)
         .collect::<String>()
-        .to_ascii_uppercase();
-    let upper = sql.to_ascii_uppercase();
-    matches!(word.as_str(), "SELECT" | "SHOW" | "EXPLAIN" | "VALUES")
-        && !upper.contains("FOR UPDATE")
-        && !upper.contains("FOR SHARE")
-        && !upper.contains("NEXTVAL(")
+        .to_ascii_uppercase()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ddl_is_told_from_other_statements() {
+        for (sql, ddl) in [
+            ("CREATE TABLE t (n INT)", true),
+            ("  /* x */ -- y\n alter table t add c int", true),
+            ("DROP INDEX i", true),
+            ("TRUNCATE t", true),
+            ("RENAME TABLE a TO b", true),
+            ("COMMENT ON TABLE t IS 'x'", true),
+            ("INSERT INTO t VALUES (1)", false),
+            ("SELECT 'CREATE'", false),
+            ("", false),
+        ] {
+            assert_eq!(is_ddl(sql), ddl, "{sql}");
+        }
+    }
 
     #[test]
     fn only_plain_reads_count_as_read_only() {

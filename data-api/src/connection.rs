@@ -37,8 +37,18 @@ impl DataApi {
             client: Client {
                 rds: aws_sdk_rdsdata::Client::from_conf(sdk),
                 config,
+                hook: None,
             },
         }
+    }
+
+    /// The same client with `hook` run before every statement and commit it sends (after any hook
+    /// it already has); see [`crate::hook`].
+    #[must_use]
+    pub fn with_hook(&self, hook: crate::hook::Hook) -> Self {
+        let mut client = self.client.clone();
+        client.hook = Some(crate::hook::chain(client.hook.take(), hook));
+        Self { client }
     }
 
     /// The settings.

@@ -65,6 +65,13 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// The caller's hook ([`crate::hook`]) refused the call: nothing was sent.
+    #[error("refused before sending: {source}")]
+    Refused {
+        /// The hook's reason.
+        #[source]
+        source: crate::hook::HookError,
+    },
     /// A statement of a transaction failed in a way SeaORM could not report (a savepoint, a rollback
     /// of a dropped nested transaction); the transaction is rolled back.
     #[error("transaction {transaction_id} is unusable: {reason}")]

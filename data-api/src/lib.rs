@@ -133,6 +133,7 @@ mod client;
 mod config;
 mod connection;
 mod error;
+pub mod hook;
 pub mod keyset;
 mod probe;
 mod proxy;
@@ -140,6 +141,7 @@ mod sql;
 mod transaction;
 mod values;
 
+pub use crate::client::is_ddl;
 pub use crate::config::{Config, Engine, RetryPolicy};
 pub use crate::connection::DataApi;
 pub use crate::error::{

@@ -142,6 +142,10 @@ impl Proxy {
                     .into(),
             });
         }
+        self.client.check(crate::hook::Outgoing::Statement {
+            statement,
+            transaction_id: self.transaction.as_ref().map(|t| t.id.as_str()),
+        })?;
         let engine = self.client.config.engine;
         let values = statement.values.as_ref().map_or(&[][..], |v| &v.0[..]);
         let outgoing = values

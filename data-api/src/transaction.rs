@@ -42,6 +42,12 @@ impl Transaction {
     /// poisoning error when the transaction could not be committed whole.
     pub async fn commit(mut self) -> Result<(), Error> {
         self.done = true;
+        if let Err(error) = self.client.check(crate::hook::Outgoing::Commit {
+            transaction_id: &self.state.id,
+        }) {
+            let _ = self.client.end(&self.state.id, false).await;
+            return Err(error);
+        }
         if let Err(error) = self.state.finish(&self.client).await {
             let _ = self.client.end(&self.state.id, false).await;
             return Err(error);
