@@ -25,7 +25,8 @@ use crate::runner::{MigrationState, Repair, RunOptions, Runner, Status, Target, 
     after_help = "Target: DATABASE_URL (sqlite:, mysql://, postgres://) or, without it, the RDS Data API \
                   when CLUSTER_ARN and SECRET_ARN are set (DATABASE_NAME, DATABASE_ENGINE). Ledger: the \
                   DynamoDB table DYNAMODB_TABLE_NAME when set (endpoint: AWS_ENDPOINT_URL_DYNAMODB), \
-                  else seaql_migrations in the target database. Exit codes: 0 success, 1 failure, 2 \
+                  else seaql_migrations in the target database (for a Data API target only with \
+                  --sql-ledger / MIGRATION_SQL_LEDGER=true). Exit codes: 0 success, 1 failure, 2 \
                   usage, 3 `status --check` found something pending, in progress, failed, missing or \
                   drifted."
 )]
@@ -52,6 +53,24 @@ pub struct Cli {
     /// DynamoDB table holding the ledger and the lock (default: `seaql_migrations` in the target).
     #[arg(long, env = "DYNAMODB_TABLE_NAME", global = true)]
     pub dynamodb_table: Option<String>,
+
+    /// Record in `seaql_migrations` in the target database (no lock, no states) although the target
+    /// is the Data API. Without it a Data API target needs DYNAMODB_TABLE_NAME: the deployed
+    /// run-migrations function migrates such a cluster with the DynamoDB ledger, and two ledgers
+    /// for one database would each let a migration run once.
+    #[arg(long, env = "MIGRATION_SQL_LEDGER", global = true)]
+    pub sql_ledger: bool,
+
+    /// The longest a statement may run, in seconds (the Data API's limit is 45): `repair
+    /// mark-failed`/`forget` and `fresh` on an `in_progress` row wait this long, plus the clock-skew
+    /// allowance, after its runner's lease ended.
+    #[arg(
+        long,
+        env = "MIGRATION_STATEMENT_LIMIT_SECS",
+        global = true,
+        default_value_t = 45
+    )]
+    pub statement_limit: u64,
 
     /// Seconds to wait for the migration lock held by another runner before giving up.
     #[arg(
@@ -126,6 +145,9 @@ pub enum Command {
         /// Confirm.
         #[arg(long, env = "MIGRATION_CONFIRM_DESTRUCTIVE")]
         yes: bool,
+        /// Clear `in_progress` rows even if a statement of theirs may still be running.
+        #[arg(long)]
+        force: bool,
     },
     /// Revert everything, clear the ledger, apply everything (destructive: needs --yes).
     Refresh {
@@ -180,11 +202,17 @@ pub enum RepairAction {
         /// Nothing of it remains in the database.
         #[arg(long)]
         rolled_back: bool,
+        /// Accept an `in_progress` row even if a statement of it may still be running.
+        #[arg(long)]
+        force: bool,
     },
     /// Delete the migration's ledger row: it becomes pending.
     Forget {
         /// The migration.
         name: String,
+        /// Accept an `in_progress` row even if a statement of it may still be running.
+        #[arg(long)]
+        force: bool,
     },
     /// Accept the current source's checksum for an applied migration.
     Rechecksum {
@@ -213,6 +241,8 @@ pub struct Config {
     pub dynamodb_table: Option<String>,
     /// Lock lease and waiting.
     pub lock: LockConfig,
+    /// The longest a statement may run (`--statement-limit`).
+    pub statement_limit: Duration,
 }
 
 impl Cli {
@@ -259,6 +289,23 @@ impl Cli {
                 ));
             }
         };
+        if matches!(target, TargetConfig::DataApi(_))
+            && self
+                .dynamodb_table
+                .as_deref()
+                .is_none_or(|t| t.trim().is_empty())
+            && !self.sql_ledger
+        {
+            return Err(Error::Config(
+                "the target is the Data API but DYNAMODB_TABLE_NAME is not set: the deployed \
+                 run-migrations function records this cluster's migrations in the DynamoDB ledger, \
+                 and the fallback `seaql_migrations` table has no lock and does not know what that \
+                 ledger applied, so a migration could run twice. Set DYNAMODB_TABLE_NAME to the \
+                 ledger table, or pass --sql-ledger (MIGRATION_SQL_LEDGER=true) if this cluster is \
+                 really migrated with seaql_migrations only"
+                    .into(),
+            ));
+        }
         if self.lease == 0 || self.lock_skew > 3600 {
             return Err(Error::Config(
                 "MIGRATION_LEASE_SECS must be positive and MIGRATION_LOCK_SKEW_SECS at most 3600"
@@ -274,6 +321,7 @@ impl Cli {
                 Duration::from_secs(self.lock_wait),
                 Duration::from_secs(self.lock_skew),
             ),
+            statement_limit: Duration::from_secs(self.statement_limit),
         })
     }
 }
@@ -369,6 +417,16 @@ pub async fn run(command: &Command, config: &Config, out: &mut dyn Write) -> Res
                 ..
             }
         ),
+        force: matches!(
+            command,
+            Command::Fresh { force: true, .. }
+                | Command::Repair {
+                    action: RepairAction::MarkFailed { force: true, .. }
+                        | RepairAction::Forget { force: true, .. }
+                }
+        ),
+        statement_limit: config.statement_limit,
+        settle_margin: config.lock.skew,
         ..RunOptions::default()
     };
     let outcome = match &config.dynamodb_table {
@@ -433,7 +491,7 @@ pub async fn execute<L: Ledger>(
                 return Ok(Outcome::NeedsAttention);
             }
         }
-        Command::Fresh { yes } => {
+        Command::Fresh { yes, .. } => {
             confirm(*yes, "fresh")?;
             let (dropped, up) = runner.fresh().await?;
             report(out, "Dropped table", &dropped)?;
@@ -454,11 +512,13 @@ pub async fn execute<L: Ledger>(
         Command::Repair { action } => {
             let repair = match action {
                 RepairAction::MarkApplied { name } => Repair::MarkApplied(name.clone()),
-                RepairAction::MarkFailed { name, rolled_back } => Repair::MarkFailed {
+                RepairAction::MarkFailed {
+                    name, rolled_back, ..
+                } => Repair::MarkFailed {
                     name: name.clone(),
                     rolled_back: *rolled_back,
                 },
-                RepairAction::Forget { name } => Repair::Forget(name.clone()),
+                RepairAction::Forget { name, .. } => Repair::Forget(name.clone()),
                 RepairAction::Rechecksum { name } => Repair::Rechecksum(name.clone()),
             };
             runner.repair(&repair).await?;
@@ -663,7 +723,14 @@ mod tests {
             (&["status"], status.clone(), false),
             (&["-v", "status"], status.clone(), true),
             (&["status", "-v"], status, true),
-            (&["fresh"], Command::Fresh { yes: false }, false),
+            (
+                &["fresh"],
+                Command::Fresh {
+                    yes: false,
+                    force: false,
+                },
+                false,
+            ),
             (&["refresh", "-v"], Command::Refresh { yes: false }, true),
             (&["reset"], Command::Reset { yes: false }, false),
         ];
@@ -705,7 +772,13 @@ mod tests {
                     check: true,
                 },
             ),
-            (&["fresh", "--yes"], Command::Fresh { yes: true }),
+            (
+                &["fresh", "--yes", "--force"],
+                Command::Fresh {
+                    yes: true,
+                    force: true,
+                },
+            ),
             (
                 &["repair", "mark-applied", "m1"],
                 Command::Repair {
@@ -718,13 +791,17 @@ mod tests {
                     action: RepairAction::MarkFailed {
                         name: "m1".into(),
                         rolled_back: true,
+                        force: false,
                     },
                 },
             ),
             (
-                &["repair", "forget", "m1"],
+                &["repair", "forget", "m1", "--force"],
                 Command::Repair {
-                    action: RepairAction::Forget { name: "m1".into() },
+                    action: RepairAction::Forget {
+                        name: "m1".into(),
+                        force: true,
+                    },
                 },
             ),
             (
@@ -809,7 +886,18 @@ mod tests {
             "DATABASE_ENGINE" => Some("postgres".to_owned()),
             _ => None,
         };
-        let cli = parse(&["status"]).expect("parses");
+        let error = parse(&["status"])
+            .expect("parses")
+            .config_from(env)
+            .expect_err("a Data API target needs the DynamoDB ledger")
+            .to_string();
+        assert!(
+            error.contains("DYNAMODB_TABLE_NAME is not set") && error.contains("--sql-ledger"),
+            "{error}"
+        );
+        let cli = parse(&["--dynamodb-table", "ledger", "status"]).expect("parses");
+        assert!(cli.config_from(env).is_ok());
+        let cli = parse(&["--sql-ledger", "status"]).expect("parses");
         match cli.config_from(env).expect("valid").target {
             TargetConfig::DataApi(config) => {
                 assert_eq!(config.engine, data_api::Engine::Postgres);
@@ -825,7 +913,7 @@ mod tests {
         );
 
         let bad = |name: &str| (name == "CLUSTER_ARN").then(|| "cluster".to_owned());
-        let error = parse(&["status"])
+        let error = parse(&["--sql-ledger", "status"])
             .expect("parses")
             .config_from(bad)
             .expect_err("invalid")

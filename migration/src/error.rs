@@ -120,6 +120,55 @@ pub enum Error {
         detail: String,
     },
 
+    /// A statement or commit of this run got an answer that leaves its outcome unknown (a 5xx, no
+    /// answer, a statement timeout, a commit without an answer): it may have run, or may still be
+    /// running. The row stays `in_progress`/`reverting` marked unknown and the lock is kept until
+    /// its lease expires, so nothing else runs meanwhile.
+    #[error(
+        "migration `{name}` ({direction}): {what}, so its outcome is unknown (it may have run, or may \
+         still be running). The ledger keeps it {state}, marked unknown, and the migration lock is \
+         kept until its lease expires. Check the database: if its changes are there, run \
+         `repair mark-applied {name}`; if nothing of it is there, `repair mark-failed {name} \
+         --rolled-back` (accepted once no statement of it can still be running)"
+    )]
+    OutcomeUnknown {
+        /// The migration.
+        name: String,
+        /// `up` or `down`.
+        direction: Direction,
+        /// `in_progress` or `reverting`.
+        state: &'static str,
+        /// What happened, e.g. `a statement got no answer`.
+        what: &'static str,
+        /// The error that left it unknown.
+        #[source]
+        source: DbErr,
+    },
+
+    /// `repair mark-failed`/`forget` (or `fresh`) on a row whose statements may still be running.
+    #[error(
+        "migration `{name}` is {state} and its runner's lease (fence {fence}) ended {ended}; a \
+         statement of it may still be running until {safe_at} (the lease end plus the {limit_secs} s \
+         a statement may run plus a {margin_secs} s margin). Retry after {safe_at}, or pass --force \
+         if you know nothing of it is running"
+    )]
+    StillRunning {
+        /// The migration.
+        name: String,
+        /// `in_progress` or `reverting`.
+        state: &'static str,
+        /// The fence of the runner that started it.
+        fence: u64,
+        /// When its lease ended (or ends), formatted.
+        ended: String,
+        /// When the operation becomes safe, formatted.
+        safe_at: String,
+        /// The longest a statement may run, seconds.
+        limit_secs: u64,
+        /// The margin, seconds.
+        margin_secs: u64,
+    },
+
     /// The ledger records a failed run whose changes were not rolled back.
     #[error(
         "migration `{name}` failed earlier and was not rolled back ({detail}); refusing to run until it \

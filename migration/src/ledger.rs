@@ -179,6 +179,14 @@ pub enum Transition {
         /// Whether its changes were rolled back.
         rolled_back: bool,
     },
+    /// A statement's or commit's outcome is unknown: the row keeps its state (`in_progress`, or
+    /// `reverting` when `reverting`) and records the error, marked as an unknown outcome.
+    Unknown {
+        /// What happened, truncated.
+        error: String,
+        /// Whether it was a `down`.
+        reverting: bool,
+    },
     /// `down` is about to run: `applied`/`baselined` (or an article row) → `reverting`.
     RevertStart,
     /// `down` committed: `reverting` → `reverted`.
@@ -226,6 +234,7 @@ impl Transition {
             Transition::Start { .. } => "start",
             Transition::Succeed { .. } => "succeed",
             Transition::Fail { .. } => "fail",
+            Transition::Unknown { .. } => "unknown",
             Transition::RevertStart => "revert-start",
             Transition::RevertDone { .. } => "revert-done",
             Transition::RevertFail { .. } => "revert-fail",
@@ -252,6 +261,13 @@ pub struct LockInfo {
     /// Whether it was released (then nobody holds it).
     pub released: bool,
 }
+
+/// A check that this runner still holds the lock with enough lease left for one more statement
+/// (see [`Ledger::lease_guard`]).
+pub type LeaseGuard = std::sync::Arc<dyn Fn() -> Result<()> + Send + Sync>;
+
+/// The prefix of the `error` a [`Transition::Unknown`] records.
+pub const UNKNOWN_OUTCOME: &str = "outcome unknown: ";
 
 /// Storage for the migration record, with an optional lock.
 ///
@@ -313,6 +329,22 @@ pub trait Ledger: Send + Sync + std::fmt::Debug {
     /// [`crate::Error::LeaseLost`].
     fn check_lease(&self) -> Result<()> {
         Ok(())
+    }
+
+    /// [`Ledger::check_lease`] as a function that outlives the borrow of the ledger, for a fence
+    /// inside the database client (checked before every statement and commit). `None` for ledgers
+    /// without a lock.
+    fn lease_guard(&self) -> Option<LeaseGuard> {
+        None
+    }
+
+    /// The latest the lease of the lock's acquisition `fence` can have lasted until (Unix ms), as
+    /// known when this runner took the lock: its expiry (or its owner's own release), or, when a
+    /// later acquisition came in between, that acquisition's time. `None` when unknown or the
+    /// ledger has no lock.
+    fn lease_end_ms(&self, fence: u64) -> Option<i64> {
+        let _ = fence;
+        None
     }
 
     /// The lock item, if the ledger has one and it exists.

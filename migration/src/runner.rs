@@ -22,6 +22,7 @@
 //! [`RunOptions::deadline_margin`] fits before the deadline; the rest is reported as not started.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sea_orm_migration::sea_orm::{
@@ -110,10 +111,22 @@ impl Txn {
         }
     }
 
-    async fn commit(self) -> std::result::Result<(), String> {
+    async fn commit(self) -> std::result::Result<(), CommitFailure> {
         match self {
-            Txn::Native(txn) => txn.commit().await.map_err(|e| e.to_string()),
-            Txn::DataApi(txn) => txn.commit().await.map_err(|e| e.to_string()),
+            // A native commit that fails may have lost its answer: unknown.
+            Txn::Native(txn) => txn.commit().await.map_err(CommitFailure::Unknown),
+            Txn::DataApi(txn) => txn.commit().await.map_err(|error| match error {
+                data_api::Error::Commit { source, .. } => {
+                    let error = source.into_db_err(false);
+                    if is_unknown_outcome(&error) {
+                        CommitFailure::Unknown(error)
+                    } else {
+                        CommitFailure::NotCommitted(error)
+                    }
+                }
+                // Refused before sending, or poisoned: the adapter rolled it back.
+                other => CommitFailure::NotCommitted(other.into_db_err(false)),
+            }),
         }
     }
 
@@ -127,6 +140,14 @@ impl Txn {
             tracing::warn!(%error, "rollback failed");
         }
     }
+}
+
+/// Why a commit failed.
+enum CommitFailure {
+    /// Answered with an error: nothing was committed.
+    NotCommitted(DbErr),
+    /// No answer, or a server error: it may have committed.
+    Unknown(DbErr),
 }
 
 /// The state of one migration, as `status` reports it.
@@ -214,6 +235,14 @@ pub struct RunOptions {
     pub deadline_margin: Duration,
     /// Expected duration of a migration with no recorded duration (default 10 s).
     pub default_estimate: Duration,
+    /// The longest a statement may keep running after its runner's lease ended (default 45 s, the
+    /// Data API's limit): `repair mark-failed`/`forget` and `fresh` on an `in_progress` row wait
+    /// this long, plus [`RunOptions::settle_margin`], after that lease ended.
+    pub statement_limit: Duration,
+    /// Added to [`RunOptions::statement_limit`] (default 30 s, the lock's clock-skew allowance).
+    pub settle_margin: Duration,
+    /// Skip that wait (`--force`).
+    pub force: bool,
 }
 
 impl Default for RunOptions {
@@ -223,6 +252,9 @@ impl Default for RunOptions {
             deadline: None,
             deadline_margin: Duration::from_secs(45),
             default_estimate: Duration::from_secs(10),
+            statement_limit: Duration::from_secs(45),
+            settle_margin: Duration::from_secs(30),
+            force: false,
         }
     }
 }
@@ -259,6 +291,9 @@ pub enum Repair {
 /// Runs a list of migrations against a [`Target`], recording them in a ledger.
 pub struct Runner<L> {
     target: Target,
+    /// `target` with the ledger's lease checked before every statement and commit (Data API
+    /// targets with a locking ledger); migrations run on it.
+    fenced: Option<Target>,
     ledger: L,
     migrations: Vec<Box<dyn MigrationTrait>>,
     checksums: HashMap<String, String>,
@@ -298,8 +333,19 @@ impl<L: Ledger> Runner<L> {
         ledger: L,
         migrations: Vec<Box<dyn MigrationTrait>>,
     ) -> Self {
+        let target = target.into();
+        let fenced = match (&target, ledger.lease_guard()) {
+            (Target::DataApi { api, .. }, Some(guard)) => {
+                let api = api.with_hook(Arc::new(move |_| {
+                    guard().map_err(|e| Box::new(e) as data_api::hook::HookError)
+                }));
+                api.connection().ok().map(|db| Target::DataApi { api, db })
+            }
+            _ => None,
+        };
         Self {
-            target: target.into(),
+            target,
+            fenced,
             ledger,
             migrations,
             checksums: HashMap::new(),
@@ -551,11 +597,7 @@ impl<L: Ledger> Runner<L> {
     /// succeeded (otherwise it is logged, and the command's error wins).
     async fn release<T>(&self, result: &Result<T>) -> Result<()> {
         let released = match result {
-            Err(Error::UnknownOutcome { state, .. }) if state == TIMED_OUT => {
-                self.ledger.abandon().await;
-                Ok(())
-            }
-            Err(Error::LeaseLost { .. }) => {
+            Err(Error::OutcomeUnknown { .. } | Error::LeaseLost { .. }) => {
                 self.ledger.abandon().await;
                 Ok(())
             }
@@ -572,6 +614,76 @@ impl<L: Ledger> Runner<L> {
 
     fn conn(&self) -> SchemaManagerConnection<'_> {
         SchemaManagerConnection::Connection(self.target.db())
+    }
+
+    /// Where migrations run: the fenced target when there is one.
+    fn run_target(&self) -> &Target {
+        self.fenced.as_ref().unwrap_or(&self.target)
+    }
+
+    /// Fails with [`Error::LeaseLost`] naming the lock's current holder when this runner's lease
+    /// is gone (or too short for another statement).
+    async fn check_lease(&self) -> Result<()> {
+        match self.ledger.check_lease() {
+            Ok(()) => Ok(()),
+            Err(error) => Err(self.lease_lost(error).await),
+        }
+    }
+
+    /// `error`, with the lock's current holder added when it is a lost lease.
+    async fn lease_lost(&self, error: Error) -> Error {
+        let Error::LeaseLost { fence, detail } = error else {
+            return error;
+        };
+        let holder = match self.ledger.lock_info().await {
+            Ok(Some(lock)) if lock.fence != fence && !lock.released => format!(
+                "; the lock is now held by `{}` (fence {}, operation `{}`)",
+                lock.owner, lock.fence, lock.operation
+            ),
+            Ok(Some(lock)) if lock.released => {
+                format!("; the lock (fence {}) was released", lock.fence)
+            }
+            Ok(_) => String::new(),
+            Err(error) => format!("; reading the lock failed: {error}"),
+        };
+        if detail.contains("is now held by") {
+            return Error::LeaseLost { fence, detail };
+        }
+        Error::LeaseLost {
+            fence,
+            detail: format!("{detail}{holder}"),
+        }
+    }
+
+    /// Refuses to forget or fail `entry` while a statement of it may still be running: its
+    /// runner's lease ended less than [`RunOptions::statement_limit`] +
+    /// [`RunOptions::settle_margin`] ago (unless [`RunOptions::force`]).
+    fn ensure_settled(&self, entry: &LedgerEntry) -> Result<()> {
+        if self.options.force
+            || !matches!(entry.state, EntryState::InProgress | EntryState::Reverting)
+        {
+            return Ok(());
+        }
+        let Some(fence) = entry.fence else {
+            return Ok(());
+        };
+        let Some(ended) = self.ledger.lease_end_ms(fence) else {
+            return Ok(());
+        };
+        let wait = self.options.statement_limit + self.options.settle_margin;
+        let safe_at = ended + wait.as_millis() as i64;
+        if chrono::Utc::now().timestamp_millis() >= safe_at {
+            return Ok(());
+        }
+        Err(Error::StillRunning {
+            name: entry.name.clone(),
+            state: entry.state.as_str(),
+            fence,
+            ended: format_ms(ended),
+            safe_at: format_ms(safe_at),
+            limit_secs: self.options.statement_limit.as_secs(),
+            margin_secs: self.options.settle_margin.as_secs(),
+        })
     }
 
     fn position(&self, name: &str) -> Option<usize> {
@@ -699,7 +811,7 @@ impl<L: Ledger> Runner<L> {
                 report.pending.push(name.to_owned());
                 continue;
             }
-            self.ledger.check_lease()?;
+            self.check_lease().await?;
             self.run_up(*seq as u32, *migration, entry).await?;
             report.applied.push(name.to_owned());
         }
@@ -732,7 +844,7 @@ impl<L: Ledger> Runner<L> {
                 );
                 break;
             }
-            self.ledger.check_lease()?;
+            self.check_lease().await?;
             self.run_down(migration).await?;
             done.push(migration.name().to_owned());
         }
@@ -742,7 +854,11 @@ impl<L: Ledger> Runner<L> {
     /// Forgets every ledger row (after `reset`, or before `fresh`).
     async fn clear_locked(&self) -> Result<()> {
         let conn = self.conn();
-        for entry in self.ledger.entries().await? {
+        let entries = self.ledger.entries().await?;
+        for entry in &entries {
+            self.ensure_settled(entry)?;
+        }
+        for entry in entries {
             self.ledger
                 .write(&conn, &entry.name, &Transition::Forget)
                 .await?;
@@ -762,6 +878,11 @@ impl<L: Ledger> Runner<L> {
             return Err(Error::UnknownMigration { name: name.clone() });
         }
         self.prepare().await?;
+        if matches!(repair, Repair::MarkFailed { .. } | Repair::Forget(_))
+            && let Some(entry) = self.entries().await?.get(name.as_str())
+        {
+            self.ensure_settled(entry)?;
+        }
         let checksum = self.checksums.get(name).cloned();
         let transition = match repair {
             Repair::MarkApplied(_) => Transition::MarkApplied { checksum },
@@ -826,7 +947,7 @@ impl<L: Ledger> Runner<L> {
                     .await?;
             }
             TxMode::None => {
-                let manager = SchemaManager::new(self.target.db());
+                let manager = SchemaManager::new(self.run_target().db());
                 match migration.up(&manager).await {
                     Ok(()) => {
                         self.ledger
@@ -867,7 +988,7 @@ impl<L: Ledger> Runner<L> {
                     .await?;
             }
             TxMode::None => {
-                let manager = SchemaManager::new(self.target.db());
+                let manager = SchemaManager::new(self.run_target().db());
                 match migration.down(&manager).await {
                     Ok(()) => self
                         .ledger
@@ -900,7 +1021,7 @@ impl<L: Ledger> Runner<L> {
     ) -> Result<()> {
         let name = migration.name();
         let conn = self.conn();
-        let txn = match self.target.begin().await {
+        let txn = match self.run_target().begin().await {
             Ok(txn) => txn,
             Err(error) => {
                 // Nothing ran: record it as a rolled-back failure so the next run may retry.
@@ -940,6 +1061,8 @@ impl<L: Ledger> Runner<L> {
         if let Err((error, record)) = outcome {
             // No commit was sent, so nothing of it can have committed, even if the rollback fails.
             txn.rollback().await;
+            // Its statement was refused (or the ledger cannot be written): stop.
+            self.check_lease().await?;
             if record {
                 let message = match &error {
                     Error::Migration { source, .. } => source.to_string(),
@@ -949,16 +1072,28 @@ impl<L: Ledger> Runner<L> {
             }
             return Err(error);
         }
-        if let Err(error) = txn.commit().await {
-            // A commit without an answer may have committed: unknown, left in progress.
-            return Err(Error::UnknownOutcome {
-                name: name.to_owned(),
-                state: match direction {
-                    Direction::Up => EntryState::InProgress.as_str().into(),
-                    Direction::Down => EntryState::Reverting.as_str().into(),
-                },
-                detail: format!("its commit failed or got no answer: {error}"),
-            });
+        // Never commit after the lease is gone: a runner that took over may be running it too.
+        if let Err(lost) = self.check_lease().await {
+            txn.rollback().await;
+            return Err(lost);
+        }
+        match txn.commit().await {
+            Ok(()) => {}
+            Err(CommitFailure::NotCommitted(source)) => {
+                self.check_lease().await?;
+                self.record_failure(name, direction, &source.to_string(), true)
+                    .await?;
+                return Err(Error::Migration {
+                    name: name.to_owned(),
+                    direction,
+                    source,
+                });
+            }
+            Err(CommitFailure::Unknown(source)) => {
+                return Err(self
+                    .unknown_outcome(name, direction, "its commit got no answer", source)
+                    .await);
+            }
         }
         if !self.ledger.writes_in_transaction() {
             self.ledger
@@ -977,14 +1112,19 @@ impl<L: Ledger> Runner<L> {
         direction: Direction,
         error: DbErr,
     ) -> Error {
+        if let Err(lost) = self.check_lease().await {
+            // Its next statement was refused; earlier ones ran. The row stays as it is.
+            return lost;
+        }
         if is_unknown_outcome(&error) {
-            return Error::UnknownOutcome {
-                name: name.to_owned(),
-                state: TIMED_OUT.into(),
-                detail: format!(
-                    "{error}; the statement may still be running, so the lock is kept until its lease expires"
-                ),
-            };
+            return self
+                .unknown_outcome(
+                    name,
+                    direction,
+                    "a statement timed out or got no answer",
+                    error,
+                )
+                .await;
         }
         if let Err(ledger) = self
             .record_failure(name, direction, &error.to_string(), false)
@@ -996,6 +1136,33 @@ impl<L: Ledger> Runner<L> {
             name: name.to_owned(),
             direction,
             source: error,
+        }
+    }
+
+    /// Marks the row unknown (best effort: the lock is kept either way) and builds the error.
+    async fn unknown_outcome(
+        &self,
+        name: &str,
+        direction: Direction,
+        what: &'static str,
+        source: DbErr,
+    ) -> Error {
+        let transition = Transition::Unknown {
+            error: format!("{what}: {source}"),
+            reverting: direction == Direction::Down,
+        };
+        if let Err(error) = self.ledger.write(&self.conn(), name, &transition).await {
+            tracing::warn!(migration = name, %error, "could not mark the outcome unknown in the ledger");
+        }
+        Error::OutcomeUnknown {
+            name: name.to_owned(),
+            direction,
+            state: match direction {
+                Direction::Up => EntryState::InProgress.as_str(),
+                Direction::Down => EntryState::Reverting.as_str(),
+            },
+            what,
+            source,
         }
     }
 
@@ -1021,9 +1188,6 @@ impl<L: Ledger> Runner<L> {
     }
 }
 
-/// The `state` of an [`Error::UnknownOutcome`] whose statement may still be running.
-const TIMED_OUT: &str = "in_progress (statement timed out)";
-
 fn out_of_step(name: &str, direction: Direction, error: Error) -> Error {
     match error {
         Error::Ledger { source, .. } => Error::LedgerOutOfStep {
@@ -1035,15 +1199,20 @@ fn out_of_step(name: &str, direction: Direction, error: Error) -> Error {
     }
 }
 
-/// A Data API statement timeout, or a call that got no answer: the statement may have run.
+/// Whether a failed call may have run: the Data API's classification (a 5xx, no answer, a statement
+/// timeout), or a native connection that broke while the statement was on the wire.
 fn is_unknown_outcome(error: &DbErr) -> bool {
-    if data_api::aws_error(error).is_some_and(|api| api.is("StatementTimeoutException")) {
+    use sea_orm_migration::sea_orm::sqlx;
+    if data_api::unavailable(error) == Some(data_api::Unavailable::OutcomeUnknown) {
         return true;
     }
     matches!(
         error,
-        DbErr::Exec(RuntimeErr::Internal(message)) | DbErr::Query(RuntimeErr::Internal(message))
-            if message.contains("the outcome is unknown")
+        DbErr::Exec(RuntimeErr::SqlxError(
+            sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_)
+        )) | DbErr::Query(RuntimeErr::SqlxError(
+            sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_)
+        ))
     )
 }
 

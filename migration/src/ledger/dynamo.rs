@@ -142,7 +142,9 @@ pub struct DynamoLedger {
     runner_id: String,
     config: LockConfig,
     calls: Arc<AtomicU64>,
-    held: Mutex<Option<Held>>,
+    held: Arc<Mutex<Option<Held>>>,
+    /// The lock item as this runner's acquisition found it (for [`Ledger::lease_end_ms`]).
+    previous: Mutex<Option<HashMap<String, AttributeValue>>>,
     page_size: Option<i32>,
 }
 
@@ -156,7 +158,8 @@ impl DynamoLedger {
             runner_id: default_runner_id(),
             config: LockConfig::default(),
             calls: Arc::new(AtomicU64::new(0)),
-            held: Mutex::new(None),
+            held: Arc::new(Mutex::new(None)),
+            previous: Mutex::new(None),
             page_size: None,
         }
     }
@@ -176,7 +179,8 @@ impl DynamoLedger {
             runner_id: runner_id.into(),
             config: self.config,
             calls: Arc::new(AtomicU64::new(0)),
-            held: Mutex::new(None),
+            held: Arc::new(Mutex::new(None)),
+            previous: Mutex::new(None),
             page_size: self.page_size,
         }
     }
@@ -255,9 +259,7 @@ impl DynamoLedger {
     }
 
     fn held_guard(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
-        self.held
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock_held(&self.held)
     }
 
     fn count(&self) {
@@ -308,7 +310,9 @@ impl DynamoLedger {
         let update = format!(
             "SET {owner} = {me}, {lid} = {lid_v}, {fence} = if_not_exists({fence}, {zero}) + {one}, \
              {exp} = {exp_v}, {lms} = {lms_v}, {acq} = {now}, {hb} = {now}, {rel} = {false_}, \
-             {op} = {op_v}",
+             {op} = {op_v} REMOVE {rel_by}, {rel_at}",
+            rel_by = e.n("released_by"),
+            rel_at = e.n("released_at"),
             owner = e.n("owner"),
             me = e.v("me", s(&self.runner_id)),
             lid = e.n("lease_id"),
@@ -347,6 +351,10 @@ impl DynamoLedger {
             Ok(output) => {
                 let old = output.attributes();
                 let fence = old.and_then(|a| num(a, "fence")).unwrap_or(0) + 1;
+                *self
+                    .previous
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = old.cloned();
                 if let Some(old) = old.and_then(lock_info)
                     && !old.released
                 {
@@ -591,6 +599,26 @@ impl DynamoLedger {
                     now = e.v("now", n(now)),
                     fin_iso = e.n("finished_at"),
                     now_iso = e.v("now_iso", s(&iso(now))),
+                );
+                (set, Some(condition))
+            }
+            Transition::Unknown { error, reverting } => {
+                let state = if *reverting {
+                    EntryState::Reverting
+                } else {
+                    EntryState::InProgress
+                };
+                let state = e.v("state", s(state.as_str()));
+                let condition = mine(&mut e).replace("{state}", &state);
+                let set = format!(
+                    "SET {err} = {err_v}, {outcome} = {unknown}",
+                    err = e.n("error"),
+                    err_v = e.v(
+                        "err",
+                        s(&truncate(&format!("{}{error}", super::UNKNOWN_OUTCOME)))
+                    ),
+                    outcome = e.n("outcome"),
+                    unknown = e.v("unknown", s("unknown")),
                 );
                 (set, Some(condition))
             }
@@ -1017,34 +1045,36 @@ impl Ledger for DynamoLedger {
     }
 
     fn check_lease(&self) -> Result<()> {
-        let held = self.held_guard();
-        let Some(held) = held.as_ref() else {
-            return Err(Error::LeaseLost {
-                fence: 0,
-                detail: "this runner does not hold the migration lock".into(),
-            });
-        };
-        if held.lease.lost.load(Ordering::Relaxed) {
-            return Err(Error::LeaseLost {
-                fence: held.fence,
-                detail: "a heartbeat found the lock taken over or released".into(),
-            });
+        check_held(&self.held, self.config.statement_budget)
+    }
+
+    fn lease_guard(&self) -> Option<super::LeaseGuard> {
+        let (held, budget) = (self.held.clone(), self.config.statement_budget);
+        Some(Arc::new(move || check_held(&held, budget)))
+    }
+
+    fn lease_end_ms(&self, fence: u64) -> Option<i64> {
+        let previous = self
+            .previous
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let old = previous.as_ref()?;
+        let old_fence = num(old, "fence")?;
+        if old_fence > fence {
+            // A later acquisition happened, so `fence`'s lease had ended by then.
+            return int(old, "acquired_at");
         }
-        let left = held
-            .lease
-            .valid_until()
-            .saturating_duration_since(Instant::now());
-        if left <= self.config.statement_budget {
-            return Err(Error::LeaseLost {
-                fence: held.fence,
-                detail: format!(
-                    "only {left:?} of the lease is left, less than the {:?} a statement may take \
-                     (heartbeats are failing)",
-                    self.config.statement_budget
-                ),
-            });
+        if old_fence < fence {
+            return None;
         }
-        Ok(())
+        let released = old.get("released").and_then(|v| v.as_bool().ok()) == Some(&true);
+        let forced = old.contains_key("released_by");
+        match (released && !forced, int(old, "released_at")) {
+            // Its owner released it: it had finished.
+            (true, Some(at)) => Some(at),
+            // Expired, or force-released while the owner may still have believed it held.
+            _ => int(old, "lease_expires_at"),
+        }
     }
 
     async fn lock_info(&self) -> Result<Option<LockInfo>> {
@@ -1160,6 +1190,42 @@ async fn heartbeat(
             }
         }
     }
+}
+
+fn lock_held(held: &Mutex<Option<Held>>) -> std::sync::MutexGuard<'_, Option<Held>> {
+    held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Fails unless the lock is held, no heartbeat found it lost, and more than `budget` of the lease
+/// is left on the monotonic clock.
+fn check_held(held: &Mutex<Option<Held>>, budget: Duration) -> Result<()> {
+    let held = lock_held(held);
+    let Some(held) = held.as_ref() else {
+        return Err(Error::LeaseLost {
+            fence: 0,
+            detail: "this runner does not hold the migration lock".into(),
+        });
+    };
+    if held.lease.lost.load(Ordering::Relaxed) {
+        return Err(Error::LeaseLost {
+            fence: held.fence,
+            detail: "a heartbeat found the lock taken over or released".into(),
+        });
+    }
+    let left = held
+        .lease
+        .valid_until()
+        .saturating_duration_since(Instant::now());
+    if left <= budget {
+        return Err(Error::LeaseLost {
+            fence: held.fence,
+            detail: format!(
+                "only {left:?} of the lease is left, less than the {budget:?} a statement may take \
+                 (heartbeats are failing)"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Expression attribute names and values, named after the attribute.

@@ -147,6 +147,21 @@ pub(crate) fn apply(
             }
             _ => Err(describe()),
         },
+        Transition::Unknown { error, reverting } => {
+            let state = if *reverting {
+                EntryState::Reverting
+            } else {
+                EntryState::InProgress
+            };
+            match current {
+                Some(e) if e.state == state && mine(e) => {
+                    let mut entry = e.clone();
+                    entry.error = Some(truncate(&format!("{}{error}", super::UNKNOWN_OUTCOME)));
+                    Ok(Some(entry))
+                }
+                _ => Err(describe()),
+            }
+        }
         Transition::RevertStart => match current {
             Some(e) if e.state.is_applied() => {
                 let mut entry = e.clone();

@@ -97,6 +97,7 @@ impl Ledger for SqlLedger {
             // The table has no state column: only "applied" (a row) and "pending" (none) exist.
             Transition::Start { .. }
             | Transition::Fail { .. }
+            | Transition::Unknown { .. }
             | Transition::RevertStart
             | Transition::RevertFail { .. }
             | Transition::Rechecksum { .. } => Ok(()),

@@ -11,6 +11,7 @@ mod load_tool;
 mod migrations;
 mod migrations_dynamo;
 mod migrations_entity;
+mod migrations_faults;
 mod parity;
 mod sea_orm_cli;
 

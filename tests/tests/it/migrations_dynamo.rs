@@ -58,8 +58,8 @@ mod engines {
     use super::*;
 }
 
-const CREATE: &str = "m20261126_000001_create_users_table";
-const SEED: &str = "m20261126_000002_seed_users";
+pub(crate) const CREATE: &str = "m20261126_000001_create_users_table";
+pub(crate) const SEED: &str = "m20261126_000002_seed_users";
 
 /// A migration made of SQL strings, for lists whose effects show a second run.
 struct Sql {
@@ -87,7 +87,7 @@ impl MigrationTrait for Sql {
     }
 }
 
-fn sql(name: &str, up: &[&str]) -> Box<dyn MigrationTrait> {
+pub(crate) fn sql(name: &str, up: &[&str]) -> Box<dyn MigrationTrait> {
     Box::new(Sql {
         name: name.into(),
         up: up.iter().map(|s| (*s).to_owned()).collect(),
@@ -116,11 +116,11 @@ fn counter_migrations(counter: &str) -> Vec<Box<dyn MigrationTrait>> {
     ]
 }
 
-fn lock_config(lease: Duration, wait: Duration) -> LockConfig {
+pub(crate) fn lock_config(lease: Duration, wait: Duration) -> LockConfig {
     LockConfig::with_lease(lease, wait, Duration::ZERO)
 }
 
-fn ledger(moto: &Moto, table: &str, runner: &str) -> DynamoLedger {
+pub(crate) fn ledger(moto: &Moto, table: &str, runner: &str) -> DynamoLedger {
     DynamoLedger::new(moto.client(), table)
         .with_runner_id(runner)
         .with_lock_config(lock_config(
@@ -129,7 +129,9 @@ fn ledger(moto: &Moto, table: &str, runner: &str) -> DynamoLedger {
         ))
 }
 
-async fn entries(ledger: &DynamoLedger) -> Result<BTreeMap<String, migration::LedgerEntry>> {
+pub(crate) async fn entries(
+    ledger: &DynamoLedger,
+) -> Result<BTreeMap<String, migration::LedgerEntry>> {
     Ok(ledger
         .entries()
         .await?
@@ -138,7 +140,7 @@ async fn entries(ledger: &DynamoLedger) -> Result<BTreeMap<String, migration::Le
         .collect())
 }
 
-async fn counts(db: &DatabaseConnection, table: &str) -> Result<BTreeMap<String, i64>> {
+pub(crate) async fn counts(db: &DatabaseConnection, table: &str) -> Result<BTreeMap<String, i64>> {
     let rows = db
         .query_all(Statement::from_string(
             db.get_database_backend(),
@@ -212,7 +214,7 @@ async fn eight_runners_twenty_trials_apply_each_migration_once(backend: Backend)
 
 /// The `migration` binary's logic in a child process, against `target` (environment variables:
 /// [`native`] or [`through_data_api`]) with the ledger in `table`.
-fn child(moto: &Moto, table: &str, target: &[(&'static str, String)]) -> Command {
+pub(crate) fn child(moto: &Moto, table: &str, target: &[(&'static str, String)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_migration-child"));
     for variable in [
         "DATABASE_URL",
@@ -236,12 +238,12 @@ fn child(moto: &Moto, table: &str, target: &[(&'static str, String)]) -> Command
 }
 
 /// A native connection to `url`.
-fn native(url: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn native(url: &str) -> Vec<(&'static str, String)> {
     vec![("DATABASE_URL", url.to_owned())]
 }
 
 /// The Data API through `emulator`, as the run-migrations Lambda is configured.
-fn through_data_api(emulator: &TestEmulator) -> Vec<(&'static str, String)> {
+pub(crate) fn through_data_api(emulator: &TestEmulator) -> Vec<(&'static str, String)> {
     let config = emulator.config(data_api::RetryPolicy::default());
     vec![
         ("CLUSTER_ARN", config.resource_arn),
@@ -261,11 +263,11 @@ fn through_data_api(emulator: &TestEmulator) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn run(mut command: Command, args: &[&str]) -> Result<Output> {
+pub(crate) fn run(mut command: Command, args: &[&str]) -> Result<Output> {
     Ok(command.args(args).output()?)
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -346,10 +348,27 @@ async fn killed_runner_leaves_in_progress_and_repair_resolves_it(
         "{table_text}"
     );
 
-    // Nothing of the seed committed: mark it failed-and-rolled-back, and `up` retries it.
+    // The dead runner's lease ended moments ago: a statement of it could still be running, so
+    // failing or forgetting its row is refused, saying when it becomes safe.
+    for args in [
+        &["repair", "mark-failed", SEED, "--rolled-back"][..],
+        &["repair", "forget", SEED],
+    ] {
+        let refused = run(child(moto, &table, &url), args)?;
+        let stderr = text(&refused.stderr);
+        ensure!(refused.status.code() == Some(1), "{args:?}: {stderr}");
+        ensure!(
+            stderr.contains("may still be running until") && stderr.contains("--force"),
+            "{args:?}: {stderr}"
+        );
+    }
+    ensure!(entries(&observer).await?[SEED].state == EntryState::InProgress);
+
+    // Nothing of the seed committed: mark it failed-and-rolled-back (--force: the operator knows
+    // the runner was killed), and `up` retries it.
     let repair = run(
         child(moto, &table, &url),
-        &["repair", "mark-failed", SEED, "--rolled-back"],
+        &["repair", "mark-failed", SEED, "--rolled-back", "--force"],
     )?;
     ensure!(repair.status.success(), "{}", text(&repair.stderr));
     let up = run(child(moto, &table, &url), &["up"])?;
@@ -722,13 +741,20 @@ async fn a_statement_timeout_is_an_unknown_outcome_not_a_failure(backend: Backen
     match backend {
         Backend::MariaDb => {
             match &outcome {
-                Err(error @ Error::UnknownOutcome { .. }) => ensure!(
-                    error.to_string().contains("StatementTimeoutException"),
+                Err(error @ Error::OutcomeUnknown { .. }) => ensure!(
+                    migration::cli::error_chain(error).contains("StatementTimeoutException"),
                     "{error}"
                 ),
                 other => bail!("a timeout is not a failure: {other:?}"),
             }
-            ensure!(row.state == EntryState::InProgress, "{row:?}");
+            ensure!(
+                row.state == EntryState::InProgress
+                    && row
+                        .error
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with(migration::ledger::UNKNOWN_OUTCOME)),
+                "the row stays in progress, marked unknown: {row:?}"
+            );
             ensure!(
                 !lock.released && lock.owner == "slow",
                 "the lock is kept until its lease expires: {lock:?}"
