@@ -47,6 +47,14 @@ async fn parity_smoke(backend: Backend) -> Result<()> {
         "scripts/parity failed:\n{stdout}\n{stderr}"
     );
     ensure!(stdout.contains(r#""firstName":"Parity""#), "{stdout}");
+    let listed = stdout
+        .lines()
+        .find(|line| line.starts_with("GET /get-users:"))
+        .context("no GET /get-users line")?;
+    ensure!(
+        listed.matches(r#""lastName":"Retry""#).count() == 1,
+        "the POST sent twice with one Idempotency-Key must create one user:\n{listed}"
+    );
     ensure!(
         stdout.contains(r#""id":"1""#),
         "the seed is missing:\n{stdout}"
