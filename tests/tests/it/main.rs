@@ -5,8 +5,6 @@ mod api;
 mod api_idempotency;
 mod api_least_privilege;
 mod api_resources;
-mod data_api;
-mod differential;
 mod load_tool;
 mod migrations;
 mod migrations_dynamo;

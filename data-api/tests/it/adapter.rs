@@ -8,13 +8,13 @@
 
 use anyhow::{Context, Result, ensure};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use integration_tests::{Backend, TestEmulator};
 use rust_decimal::Decimal;
 use sea_orm::entity::prelude::*;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, FromQueryResult, QueryOrder,
     QuerySelect, Statement, TransactionTrait,
 };
+use test_support::{Backend, TestEmulator};
 
 crate::on_data_api_engines!(
     type_matrix_round_trips,

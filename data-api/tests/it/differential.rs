@@ -44,7 +44,6 @@
 
 use anyhow::{Context, Result, ensure};
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
-use integration_tests::{Backend, TestDatabase, TestEmulator};
 use rust_decimal::Decimal;
 use sea_orm::entity::prelude::*;
 use sea_orm::{
@@ -53,6 +52,7 @@ use sea_orm::{
     TransactionError, TransactionTrait,
 };
 use serde_json::json;
+use test_support::{Backend, TestDatabase, TestEmulator};
 
 crate::on_data_api_engines!(
     inserts_agree,
