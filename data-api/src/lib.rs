@@ -124,7 +124,8 @@
 //! [`transaction`](Transaction) (the handle that commits or rolls back), `proxy` (SeaORM's
 //! `ProxyDatabaseTrait`), `client` (calls and retries), `sql` (placeholders), `values` (parameters
 //! out, fields in), `probe` (SeaORM's own queries by shape), `aws` (exception names and message
-//! patterns), `error`, `config`, [`keyset`].
+//! patterns), [`hook`] (a caller's check before each statement and commit; DDL is sent with
+//! `continueAfterTimeout`, see [`is_ddl`]), `error`, `config`, [`keyset`].
 
 #![warn(missing_docs)]
 
