@@ -3,9 +3,17 @@
 //! read more than the Data API's 1 MiB response limit allows in one call.
 //!
 //! ```no_run
+//! # mod users {
+//! #     use sea_orm::entity::prelude::*;
+//! #     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+//! #     #[sea_orm(table_name = "users")]
+//! #     pub struct Model { #[sea_orm(primary_key, auto_increment = false)] pub id: String }
+//! #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+//! #     pub enum Relation {}
+//! #     impl ActiveModelBehavior for ActiveModel {}
+//! # }
 //! # async fn demo(db: &sea_orm::DatabaseConnection) -> Result<(), sea_orm::DbErr> {
 //! use sea_orm::EntityTrait;
-//! use entity::users;
 //! let first = data_api::keyset::page(db, users::Entity::find(), users::Column::Id, None::<String>, 100).await?;
 //! let next = data_api::keyset::page(db, users::Entity::find(), users::Column::Id, first.last().map(|u| u.id.clone()), 100).await?;
 //! let everyone = data_api::keyset::all(db, users::Entity::find(), users::Column::Id, |u| u.id.clone(), 500).await?;

@@ -5,6 +5,7 @@
 
 mod adapter;
 mod differential;
+mod examples;
 
 /// Instantiates each `async fn scenario(Backend)` on the Data API's engines, MariaDB and PostgreSQL.
 macro_rules! on_data_api_engines {
