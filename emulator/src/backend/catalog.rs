@@ -8,9 +8,11 @@
 //! table: `tableName` `""`, `nullable` 2 (unknown).
 //!
 //! MySQL: sqlx keeps the column definition's table and character set private; nullability and
-//! auto-increment come from its flags (`backend::mysql`), `tableName` stays `""` and `precision` is the
-//! display size Connector/J gives the fixed-size types, 0 for the others. README, "The Data API
-//! emulator", lists this gap.
+//! auto-increment come from its flags (`backend::mysql`), `precision` is the display size Connector/J
+//! gives the fixed-size types and a string's length (in characters; the sessions are utf8mb4), and
+//! `tableName` is looked up in `information_schema` among the tables the statement names
+//! (`backend::mysql::fill_tables`; README, "The Data API emulator", names its limit). DECIMAL's
+//! precision and scale stay 0 (sqlx keeps no decimals).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

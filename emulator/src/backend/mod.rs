@@ -343,7 +343,9 @@ impl Conn {
         let catalog = metadata.then(|| self.0.catalog());
         let budget = Budget::new(max_response_bytes);
         let output = match self.0.raw() {
-            Raw::MySql(conn) => mysql::execute(conn, statement, values, options, budget).await,
+            Raw::MySql(conn) => {
+                mysql::execute(conn, statement, values, options, metadata, budget).await
+            }
             Raw::Postgres(conn) => {
                 postgres::execute(conn, statement, values, options, catalog.as_deref(), budget)
                     .await

@@ -41,6 +41,7 @@ pub(super) async fn execute(
     statement: &Rewritten,
     values: Vec<BindValue>,
     options: ResultSetOptions,
+    metadata_wanted: bool,
     mut budget: Budget,
 ) -> Result<StatementOutput, ApiError> {
     let args = bind(values)?;
@@ -81,6 +82,9 @@ pub(super) async fn execute(
         metadata,
         |row, i| field(row, i, kinds[i], options),
     )?;
+    if metadata_wanted && !output.columns.is_empty() {
+        fill_tables(conn, &statement.sql, &mut output.columns).await?;
+    }
     for ((meta, kind), column) in output.columns.iter_mut().zip(&kinds).zip(&columns) {
         if *kind == Kind::Json {
             meta.type_name = "JSON".to_owned();
@@ -165,8 +169,8 @@ fn jdbc_type(name: &str) -> i32 {
 }
 
 /// Connector/J's view of a column. Nullability and auto-increment come from the column definition's
-/// flags; `precision` is the display size of fixed-size types (sqlx keeps no character set, so a
-/// string column's length in characters is unknown: 0); `tableName` is not kept by sqlx: `""`.
+/// flags; `precision` is the display size of fixed-size types, or a string's length
+/// ([`length_precision`]); `tableName` is filled by [`fill_tables`] when metadata is asked for.
 fn metadata(column: &MySqlColumn) -> ColumnMetadata {
     let name = column.type_info().name();
     let definition = Definition::of(column.type_info());
@@ -200,10 +204,198 @@ fn metadata(column: &MySqlColumn) -> ColumnMetadata {
             1
         },
         is_auto_increment: definition.has_flag("AUTO_INCREMENT"),
-        precision: mysql_precision(&type_name),
+        precision: match mysql_precision(&type_name) {
+            0 => length_precision(name, &definition),
+            fixed => fixed,
+        },
         type_name,
         ..ColumnMetadata::default()
     }
+}
+
+/// Connector/J's precision of a string column: its length in characters (the server sends it in bytes
+/// of the result character set, utf8mb4 on every emulator session: four a character), or in bytes for
+/// the binary types (sqlx names a `_bin`-collated character column binary too: its length is then
+/// four times the characters, as Connector/J would still report it in bytes of a binary column).
+fn length_precision(name: &str, definition: &Definition) -> i32 {
+    let Some(bytes) = definition.max_size else {
+        return 0;
+    };
+    let length = match name {
+        "CHAR" | "VARCHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" | "JSON" => {
+            bytes / 4
+        }
+        "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => bytes,
+        _ => return 0,
+    };
+    i32::try_from(length).unwrap_or(i32::MAX)
+}
+
+/// Fills `tableName` of result columns, as Connector/J's `getTableName` (the original table): sqlx
+/// keeps the column definition's table private, so each column is looked up by its name (or the
+/// column it aliases) among the columns of the tables the statement names after `FROM`/`JOIN` in the
+/// current database; a name found in exactly one of them gives that table. Limit: an expression
+/// aliased to a column name of one of those tables (`COUNT(*) AS id`) is reported with that table.
+async fn fill_tables(
+    conn: &mut MySqlConnection,
+    sql: &str,
+    metadata: &mut [ColumnMetadata],
+) -> Result<(), ApiError> {
+    let tables = from_tables(sql);
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let placeholders = vec!["?"; tables.len()].join(", ");
+    let query = format!(
+        "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({placeholders})"
+    );
+    let mut query = sqlx::query(&query);
+    for table in &tables {
+        query = query.bind(table);
+    }
+    let rows = query
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| statement_error(Engine::MySql, e))?;
+    let found = rows
+        .iter()
+        .map(|row| {
+            let table: String = row.try_get_unchecked(0)?;
+            let column: String = row.try_get_unchecked(1)?;
+            Ok((table, column))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(|e| statement_error(Engine::MySql, e))?;
+    let aliases = alias_sources(sql);
+    for meta in metadata {
+        let source = aliases
+            .iter()
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(&meta.name))
+            .map_or(meta.name.as_str(), |(_, source)| source.as_str());
+        let mut owners = found
+            .iter()
+            .filter(|(_, column)| column.eq_ignore_ascii_case(source));
+        if let (Some((table, _)), None) = (owners.next(), owners.next()) {
+            meta.table_name.clone_from(table);
+        }
+    }
+    Ok(())
+}
+
+/// A word of SQL code for [`from_tables`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Word {
+    /// A name or keyword (backquotes removed), qualifiers kept (`db.t`).
+    Name(String),
+    /// `,`.
+    Comma,
+    /// `.` between quoted names (`` `db`.`t` ``).
+    Dot,
+    /// Any other code byte.
+    Other,
+}
+
+fn sql_words(sql: &str) -> Vec<Word> {
+    use sql_lexer::{Dialect, Kind as Token, Lexer};
+    let bytes = sql.as_bytes();
+    let mut words = Vec::new();
+    let mut lexer = Lexer::new(sql, Dialect::MySql);
+    while let Some(token) = lexer.next() {
+        match token.kind {
+            Token::Code if sql_lexer::is_ident(bytes[token.start]) => {
+                let end = token.start
+                    + bytes[token.start..]
+                        .iter()
+                        .take_while(|b| sql_lexer::is_ident(**b) || **b == b'.')
+                        .count();
+                words.push(Word::Name(sql[token.start..end].to_owned()));
+                lexer.skip_to(end);
+            }
+            Token::Quoted if bytes[token.start] == b'`' => {
+                let inner = &sql[token.start + 1..token.end.saturating_sub(1).max(token.start + 1)];
+                words.push(Word::Name(inner.replace("``", "`")));
+            }
+            Token::Code if bytes[token.start] == b',' => words.push(Word::Comma),
+            Token::Code if bytes[token.start] == b'.' => words.push(Word::Dot),
+            Token::Space | Token::Comment => {}
+            _ => words.push(Word::Other),
+        }
+    }
+    words
+}
+
+/// The table names after `FROM` and `JOIN` (and after commas in a `FROM` list), unquoted, without a
+/// database qualifier, found with [`sql_lexer`] so literals and comments are skipped.
+fn from_tables(sql: &str) -> Vec<String> {
+    let words = sql_words(sql);
+    let name_at = |i: usize| match words.get(i) {
+        Some(Word::Name(name)) => Some(name.as_str()),
+        _ => None,
+    };
+    let mut tables: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let keyword = name_at(i)
+            .is_some_and(|w| w.eq_ignore_ascii_case("FROM") || w.eq_ignore_ascii_case("JOIN"));
+        i += 1;
+        if !keyword {
+            continue;
+        }
+        // table [[AS] alias] [, table [[AS] alias]]…
+        while let Some(mut name) = name_at(i) {
+            // `db`.`t`: the table is the last part.
+            while words.get(i + 1) == Some(&Word::Dot)
+                && let Some(next) = name_at(i + 2)
+            {
+                name = next;
+                i += 2;
+            }
+            let name = name.rsplit('.').next().unwrap_or(name).to_owned();
+            if !tables.contains(&name) {
+                tables.push(name);
+            }
+            i += 1;
+            if name_at(i).is_some_and(|w| w.eq_ignore_ascii_case("AS")) {
+                i += 1;
+            }
+            if name_at(i).is_some_and(|w| !is_clause_word(w)) {
+                i += 1;
+            }
+            if words.get(i) == Some(&Word::Comma) {
+                i += 1;
+                continue;
+            }
+            break;
+        }
+    }
+    tables
+}
+
+fn is_clause_word(word: &str) -> bool {
+    [
+        "WHERE",
+        "JOIN",
+        "INNER",
+        "LEFT",
+        "RIGHT",
+        "CROSS",
+        "NATURAL",
+        "ON",
+        "USING",
+        "GROUP",
+        "ORDER",
+        "LIMIT",
+        "HAVING",
+        "UNION",
+        "FOR",
+        "LOCK",
+        "WINDOW",
+        "STRAIGHT_JOIN",
+        "OFFSET",
+    ]
+    .iter()
+    .any(|k| k.eq_ignore_ascii_case(word))
 }
 
 /// How a result column is decoded: the MySQL table of data-api-facts §6, decided once per statement.
@@ -556,7 +748,31 @@ mod tests {
     use sqlx::mysql::types::{MySqlTime, MySqlTimeSign};
     use sqlx::{MySql, Type};
 
-    use super::{Definition, alias_sources, time_text};
+    use super::{Definition, alias_sources, from_tables, time_text};
+
+    #[test]
+    fn from_tables_finds_tables_after_from_join_and_commas() {
+        let cases: &[(&str, &[&str])] = &[
+            ("SELECT id FROM t", &["t"]),
+            (
+                "SELECT a.id FROM `db`.`users` AS a JOIN orders o ON o.u = a.id WHERE 1",
+                &["users", "orders"],
+            ),
+            (
+                "SELECT * FROM a, b AS x, c WHERE a.id = 1",
+                &["a", "b", "c"],
+            ),
+            ("SELECT 'FROM fake' FROM real_t -- JOIN nope", &["real_t"]),
+            ("SELECT 1 + 1", &[]),
+            (
+                "SELECT id FROM t LEFT JOIN u USING (id) ORDER BY id",
+                &["t", "u"],
+            ),
+        ];
+        for (sql, tables) in cases {
+            assert_eq!(from_tables(sql), *tables, "{sql}");
+        }
+    }
 
     #[test]
     fn aliases_resolve_to_the_column_they_name() {
