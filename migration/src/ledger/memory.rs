@@ -271,6 +271,23 @@ mod tests {
         let row = apply(None, "m", &start(1), "r", 7, 1).expect("first start");
         let row = row.expect("a row");
         assert_eq!(row.state, EntryState::InProgress);
+        // An unknown outcome keeps the row in progress, marked, and only its runner may mark it.
+        let unknown = Transition::Unknown {
+            error: "no answer".into(),
+            reverting: false,
+        };
+        assert!(apply(Some(&row), "m", &unknown, "other", 7, 1).is_err());
+        assert!(apply(None, "m", &unknown, "r", 7, 1).is_err());
+        let marked = apply(Some(&row), "m", &unknown, "r", 7, 1)
+            .expect("unknown")
+            .expect("row");
+        assert_eq!(marked.state, EntryState::InProgress);
+        assert_eq!(marked.error.as_deref(), Some("outcome unknown: no answer"));
+        let reverting_unknown = Transition::Unknown {
+            error: "no answer".into(),
+            reverting: true,
+        };
+        assert!(apply(Some(&row), "m", &reverting_unknown, "r", 7, 1).is_err());
         // A second start of an in-progress row is refused (another runner got there first).
         assert!(apply(Some(&row), "m", &start(1), "r", 7, 1).is_err());
         assert!(apply(Some(&row), "m", &start(2), "r", 7, 1).is_err());
