@@ -174,9 +174,7 @@ fn resuming(resource_arn: &str) -> ApiError {
 
 impl Faults {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.state)
     }
 
     /// Turns auto-pause on (`Some`) or off.

@@ -39,6 +39,7 @@ pub mod params;
 pub mod protocol;
 pub mod secrets;
 pub mod session;
+mod sync;
 pub mod transactions;
 pub mod values;
 

@@ -1,6 +1,7 @@
 //! Transaction ids → the connection each holds, with the Data API's expiry and one-statement-at-a-time
 //! rule.
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -53,12 +54,6 @@ fn still_running() -> ApiError {
         ErrorCode::DatabaseErrorException,
         "Transaction is still running a query",
     )
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn not_found() -> ApiError {

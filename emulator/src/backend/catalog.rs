@@ -14,6 +14,7 @@
 //! (`backend::mysql::fill_tables`; README, "The Data API emulator", names its limit). DECIMAL's
 //! precision and scale stay 0 (sqlx keeps no decimals).
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -41,12 +42,6 @@ struct Attribute {
 #[derive(Debug, Default)]
 pub(super) struct Cache {
     postgres: Mutex<HashMap<(u32, i16), Attribute>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn insert_bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {

@@ -9,6 +9,7 @@
 //! before it is handed out. A connection whose statement failed at the transport level, or was
 //! cancelled, is closed rather than returned.
 
+use crate::sync::lock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -206,12 +207,6 @@ impl Pool {
             discard: false,
         })
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A connection lent out by a [`Pool`]; back to the pool on drop unless discarded.
