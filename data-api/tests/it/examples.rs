@@ -12,6 +12,8 @@ mod auto_paused;
 mod crud;
 #[path = "../../examples/keyset.rs"]
 mod keyset;
+#[path = "../../examples/lambda_handler.rs"]
+mod lambda_handler;
 #[path = "../../examples/transaction.rs"]
 mod transaction;
 
@@ -23,6 +25,7 @@ crate::on_data_api_engines!(
     transaction_example_keeps_what_the_savepoint_did_not_roll_back,
     keyset_example_reads_past_the_response_limit,
     auto_paused_example_tells_retry_later,
+    lambda_handler_example_answers_and_says_503_while_paused,
 );
 
 async fn crud_example_runs(backend: Backend) -> Result<()> {
@@ -64,5 +67,27 @@ async fn auto_paused_example_tells_retry_later(backend: Backend) -> Result<()> {
     emulator.faults().pause();
     let outcome = auto_paused::run(&api).await?;
     ensure!(outcome == auto_paused::Outcome::RetryLater, "{outcome:?}");
+    Ok(())
+}
+
+async fn lambda_handler_example_answers_and_says_503_while_paused(backend: Backend) -> Result<()> {
+    let emulator = TestEmulator::spawn(backend).await?;
+    let api = emulator.data_api_with(
+        data_api::RetryPolicy::default().with_resume_budget(std::time::Duration::from_millis(200)),
+    );
+    let db = api.connection()?;
+    let request = || lambda_http::Request::new(lambda_http::Body::Empty);
+    let ok = lambda_handler::handler(&db, request())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    ensure!(ok.status() == 200, "{ok:?}");
+    emulator.faults().pause();
+    let paused = lambda_handler::handler(&db, request())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    ensure!(
+        paused.status() == 503 && paused.headers().contains_key("retry-after"),
+        "{paused:?}"
+    );
     Ok(())
 }
