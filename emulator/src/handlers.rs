@@ -6,15 +6,15 @@ use axum::extract::rejection::JsonRejection;
 
 use std::future::Future;
 
-use crate::backend::{Conn, DbUser, Engine, StatementOutput, is_too_large};
+use crate::backend::{Conn, DbUser, Engine, StatementOutput};
 use crate::faults::Operation;
 use crate::params::{self, Rewritten};
 use crate::protocol::error::{ApiError, ErrorCode};
 use crate::protocol::{
     BatchExecuteStatementRequest, BatchExecuteStatementResponse, BeginTransactionRequest,
-    BeginTransactionResponse, EndTransactionRequest, EndTransactionResponse,
-    ExecuteStatementRequest, ExecuteStatementResponse, Field, RecordsFormatType, ResultSetOptions,
-    UpdateResult,
+    BeginTransactionResponse, ColumnMetadata, EndTransactionRequest, EndTransactionResponse,
+    ExecuteStatementRequest, ExecuteStatementResponse, Field, RecordsFormatType, UpdateResult,
+    records,
 };
 use crate::transactions::InUse;
 use crate::values::bind_values;
@@ -144,7 +144,6 @@ pub async fn execute_statement(
     let engine = target.server.engine();
     let statement = prepare_sql(&request.sql, engine)?;
     let values = bind_values(&statement.binds, &request.parameters)?;
-    let options = request.result_set_options.unwrap_or_default();
     let metadata = request.include_result_metadata;
     check_faults(
         &state,
@@ -171,16 +170,16 @@ pub async fn execute_statement(
         async move {
             let output = session
                 .conn()
-                .execute(&statement, values, options, metadata, max_response_bytes)
+                .execute(&statement, values, metadata, max_response_bytes)
                 .await;
             drop(session);
-            output
+            Ok(output?)
         },
     )
     .await;
     let response = output.and_then(|output| respond(&state, engine, output, &request));
     if let (Some(id), Err(error)) = (&request.transaction_id, &response)
-        && is_too_large(error)
+        && error.is_response_too_large()
     {
         // v2 ends the transaction when a result is too large.
         state.transactions.end_in_background(id);
@@ -306,7 +305,8 @@ async fn session(
             .server
             .acquire(database, user)
             .await
-            .map(Session::Pooled),
+            .map(Session::Pooled)
+            .map_err(ApiError::from),
     }
 }
 
@@ -327,36 +327,40 @@ fn respond(
     output: StatementOutput,
     request: &ExecuteStatementRequest,
 ) -> Result<ExecuteStatementResponse, ApiError> {
-    if let (Some(limit), Some(records)) = (state.limits.max_row_bytes, &output.records) {
+    let generated = generated_fields(engine, &output);
+    let options = request.result_set_options.unwrap_or_default();
+    let records: Option<Vec<Vec<Field>>> = output.records.map(|rows| {
+        rows.into_iter()
+            .map(|values| records::row(values, options))
+            .collect()
+    });
+    if let (Some(limit), Some(records)) = (state.limits.max_row_bytes, &records) {
         check_row_sizes(records, limit)?;
     }
-    let generated = generated_fields(engine, &output);
+    let columns: Vec<ColumnMetadata> = output.columns.into_iter().map(Into::into).collect();
     let mut response = ExecuteStatementResponse {
         number_of_records_updated: i64::try_from(output.rows_affected).unwrap_or(i64::MAX),
         generated_fields: Some(generated),
         ..ExecuteStatementResponse::default()
     };
-    match (request.format_records_as, output.records) {
+    match (request.format_records_as, records) {
         (_, None) => {}
         (RecordsFormatType::None, Some(records)) => {
             response.records = Some(records);
             if request.include_result_metadata {
-                response.column_metadata = Some(output.columns);
+                response.column_metadata = Some(columns);
             }
         }
         (RecordsFormatType::Json, Some(records)) => {
-            response.formatted_records = Some(json_records(&output.columns, records)?);
+            response.formatted_records = Some(json_records(&columns, records)?);
         }
     }
     let size = serde_json::to_vec(&response).map_or(0, |bytes| bytes.len());
     if size > state.limits.max_response_bytes {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedResultException,
-            format!(
-                "Database returned more than the allowed response size limit ({size} bytes > {} bytes)",
-                state.limits.max_response_bytes
-            ),
-        ));
+        return Err(ApiError::response_too_large(&format!(
+            "{size} bytes > {} bytes",
+            state.limits.max_response_bytes
+        )));
     }
     Ok(response)
 }
@@ -378,10 +382,7 @@ fn check_row_sizes(records: &[Vec<Field>], limit: usize) -> Result<(), ApiError>
 }
 
 /// `formatRecordsAs: JSON`: one JSON array of objects keyed by column name.
-fn json_records(
-    columns: &[crate::protocol::ColumnMetadata],
-    records: Vec<Vec<Field>>,
-) -> Result<String, ApiError> {
+fn json_records(columns: &[ColumnMetadata], records: Vec<Vec<Field>>) -> Result<String, ApiError> {
     let mut names = std::collections::HashSet::new();
     for column in columns {
         if !names.insert(column.name.as_str()) {
@@ -446,7 +447,6 @@ pub async fn batch_execute_statement(
         .iter()
         .map(|set| bind_values(&statement.binds, set))
         .collect::<Result<Vec<_>, _>>()?;
-    let options = ResultSetOptions::default();
     check_faults(
         &state,
         Operation::BatchExecuteStatement,
@@ -468,7 +468,7 @@ pub async fn batch_execute_statement(
         for values in sets {
             let output = session
                 .conn()
-                .execute(&statement, values, options, false, usize::MAX)
+                .execute(&statement, values, false, usize::MAX)
                 .await?;
             update_results.push(UpdateResult {
                 generated_fields: generated_fields(engine, &output),

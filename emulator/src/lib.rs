@@ -23,10 +23,11 @@
 //! # }
 //! ```
 //!
-//! Layout: [`protocol`] holds the wire shapes and error encoding and knows no SQL; [`backend`] binds,
-//! runs and decodes with sqlx and knows no HTTP; [`params`] is the `:name` lexer; [`values`] checks
-//! parameters and type hints; [`transactions`] keeps transaction ids and their connections;
-//! [`handlers`] has one function per operation.
+//! Layout: [`protocol`] holds the wire shapes and error encoding and knows no SQL (it turns the
+//! backend's rows, columns and errors into wire shapes); [`backend`] binds, runs and decodes with
+//! sqlx in its own vocabulary (`Value`, `Column`, `Error`) and knows neither the wire format nor HTTP;
+//! [`params`] is the `:name` lexer; [`values`] checks parameters and type hints; [`transactions`]
+//! keeps transaction ids and their connections; [`handlers`] has one function per operation.
 
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used)]

@@ -163,6 +163,7 @@ impl Transactions {
         let mut conn = guard.take().ok_or_else(not_found)?;
         conn.simple(if commit { "COMMIT" } else { "ROLLBACK" })
             .await
+            .map_err(ApiError::from)
     }
 
     /// Removes `id` and rolls it back on a background task.

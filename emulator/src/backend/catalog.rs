@@ -5,7 +5,7 @@
 //! PostgreSQL: the row description names each column's table and attribute number; one catalog query
 //! (`pg_attribute`, `pg_class`, `pg_attrdef`, as pgJDBC runs) gives the rest, cached per database by
 //! (table oid, attribute) like pgJDBC's field metadata cache. A column computed by an expression has no
-//! table: `tableName` `""`, `nullable` 2 (unknown).
+//! table: `tableName` `""`, nullability unknown.
 //!
 //! MySQL: sqlx keeps the column definition's table and character set private; nullability and
 //! auto-increment come from its flags (`backend::mysql`), `precision` is the display size Connector/J
@@ -20,9 +20,9 @@ use std::sync::Mutex;
 
 use sqlx::postgres::PgColumn;
 use sqlx::postgres::types::Oid;
-use sqlx::{Column, PgConnection, TypeInfo};
+use sqlx::{Column as _, PgConnection, TypeInfo};
 
-use crate::protocol::ColumnMetadata;
+use super::{Column, Nullability};
 
 /// pgJDBC's "unknown length" (`Integer.MAX_VALUE`), the precision of unbounded types.
 const UNKNOWN_LENGTH: i32 = i32::MAX;
@@ -56,7 +56,7 @@ pub(super) async fn complete_postgres(
     conn: &mut PgConnection,
     cache: &Cache,
     columns: &[PgColumn],
-    metadata: &mut [ColumnMetadata],
+    metadata: &mut [Column],
 ) -> Result<(), sqlx::Error> {
     let keys: Vec<Option<(u32, i16)>> = columns
         .iter()
@@ -111,10 +111,14 @@ pub(super) async fn complete_postgres(
         match attribute {
             Some(attribute) => {
                 meta.table_name = attribute.table.clone();
-                meta.nullable = if attribute.not_null { 0 } else { 1 };
+                meta.nullable = if attribute.not_null {
+                    Nullability::NoNulls
+                } else {
+                    Nullability::Nullable
+                };
                 meta.is_auto_increment = attribute.auto_increment;
             }
-            None => meta.nullable = 2,
+            None => meta.nullable = Nullability::Unknown,
         }
     }
     Ok(())

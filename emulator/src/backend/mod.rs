@@ -1,10 +1,18 @@
-//! The SQL side: pools per database, typed binding, result decoding, engine errors. No HTTP or serde
-//! wire types beyond `Field`/`ColumnMetadata`, which are what a backend produces.
+//! The SQL side: pools per database, typed binding, result decoding, engine errors, in the backend's
+//! own vocabulary ([`Value`], [`Column`], [`Error`]). Nothing here knows the wire format: `protocol`
+//! turns these into `Field`, `ColumnMetadata` and the AWS errors, and a test
+//! (`emulator/tests/it/layering.rs`) checks that no file under `backend/` names `protocol`, the
+//! handlers or HTTP.
 
 mod catalog;
+mod error;
 mod mysql;
 mod pool;
 mod postgres;
+mod value;
+
+pub use self::error::{DatabaseError, Error, Result};
+pub use self::value::{Array, Column, Nullability, Value};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,8 +25,6 @@ use tokio::sync::Mutex;
 use self::pool::{Options, Pool, Pooled, Raw};
 
 use crate::params::{Dialect, Rewritten};
-use crate::protocol::error::{ApiError, ErrorCode};
-use crate::protocol::{ColumnMetadata, Field, ResultSetOptions};
 
 /// The SQL engine behind a cluster ARN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,9 +78,9 @@ pub enum BindValue {
 #[derive(Debug, Clone, Default)]
 pub struct StatementOutput {
     /// `Some` when the statement has a result set (even an empty one).
-    pub records: Option<Vec<Vec<Field>>>,
+    pub records: Option<Vec<Vec<Value>>>,
     /// One per result column.
-    pub columns: Vec<ColumnMetadata>,
+    pub columns: Vec<Column>,
     /// Rows changed (0 for statements with a result set).
     pub rows_affected: u64,
     /// MySQL auto-increment id of an INSERT (0 when none).
@@ -130,32 +136,21 @@ pub const DEFAULT_MAX_POOLS: usize = 64;
 /// Connections per database unless [`Server::with_max_connections`] says otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 32;
 
-/// Errors setting a server up.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid database URL {url:?}: {reason}")]
-pub struct ServerUrlError {
-    url: String,
-    reason: String,
-}
-
 impl Server {
     /// A server from `mysql://…` / `mariadb://…` or `postgres://…` / `postgresql://…`. No connection is
     /// made until a request needs one. Sessions run in UTC.
     ///
     /// # Errors
-    /// [`ServerUrlError`] for an unknown scheme or an unparsable URL.
-    pub fn new(url: &str) -> Result<Arc<Self>, ServerUrlError> {
+    /// [`Error::InvalidUrl`] for an unknown scheme or an unparsable URL.
+    pub fn new(url: &str) -> Result<Arc<Self>> {
         Self::with_max_connections(url, DEFAULT_MAX_CONNECTIONS)
     }
 
     /// As [`Server::new`], with at most `max_connections` connections per database.
     ///
     /// # Errors
-    /// [`ServerUrlError`] for an unknown scheme or an unparsable URL.
-    pub fn with_max_connections(
-        url: &str,
-        max_connections: usize,
-    ) -> Result<Arc<Self>, ServerUrlError> {
+    /// [`Error::InvalidUrl`] for an unknown scheme or an unparsable URL.
+    pub fn with_max_connections(url: &str, max_connections: usize) -> Result<Arc<Self>> {
         Self::with_pools(url, max_connections, DEFAULT_MAX_POOLS)
     }
 
@@ -163,13 +158,9 @@ impl Server {
     /// (one per database and user; opening one more closes the least recently used).
     ///
     /// # Errors
-    /// [`ServerUrlError`] for an unknown scheme or an unparsable URL.
-    pub fn with_pools(
-        url: &str,
-        max_connections: usize,
-        max_pools: usize,
-    ) -> Result<Arc<Self>, ServerUrlError> {
-        let error = |reason: String| ServerUrlError {
+    /// [`Error::InvalidUrl`] for an unknown scheme or an unparsable URL.
+    pub fn with_pools(url: &str, max_connections: usize, max_pools: usize) -> Result<Arc<Self>> {
+        let error = |reason: String| Error::InvalidUrl {
             url: url.split('@').next_back().unwrap_or(url).to_owned(),
             reason,
         };
@@ -218,13 +209,10 @@ impl Server {
     /// `None`).
     ///
     /// # Errors
-    /// `DatabaseErrorException` when the database does not exist or the server refuses the login;
-    /// `DatabaseUnavailableException` when the server cannot be reached.
-    pub async fn acquire(
-        &self,
-        database: Option<&str>,
-        user: Option<&DbUser>,
-    ) -> Result<Conn, ApiError> {
+    /// [`Error::Database`] when the database does not exist or the server refuses the login;
+    /// [`Error::Connect`], [`Error::ConnectTimeout`] or [`Error::PoolTimeout`] when the server
+    /// cannot be reached or no connection is free.
+    pub async fn acquire(&self, database: Option<&str>, user: Option<&DbUser>) -> Result<Conn> {
         let name = database
             .map(str::to_owned)
             .or_else(|| self.default_database.clone())
@@ -295,9 +283,9 @@ impl Server {
     ///
     /// # Errors
     /// As [`Server::acquire`], when the server cannot be reached or refuses.
-    pub async fn cancel(&self, connection_id: u64) -> Result<(), ApiError> {
+    pub async fn cancel(&self, connection_id: u64) -> Result<()> {
         let (raw, _) = self.options.connect().await?;
-        let err = |e| statement_error(self.engine, e);
+        let err = |e| Error::statement(self.engine, e);
         match raw {
             Raw::MySql(mut conn) => {
                 sqlx::query(&format!("KILL QUERY {connection_id}"))
@@ -327,8 +315,8 @@ impl Conn {
     /// Runs one rewritten statement with its bind values.
     ///
     /// # Errors
-    /// `DatabaseErrorException` with the engine's message and SQLState; `UnsupportedResultException`
-    /// for a result column of a type the Data API cannot return.
+    /// [`Error::Database`] with the engine's error; [`Error::UnsupportedType`] for a result column
+    /// of a type the Data API cannot return; [`Error::TooLarge`] as below.
     ///
     /// Reading stops as soon as the rows read cannot fit a response of `max_response_bytes`
     /// ([`Budget`]); the connection, left mid-result, is then closed.
@@ -336,23 +324,19 @@ impl Conn {
         &mut self,
         statement: &Rewritten,
         values: Vec<BindValue>,
-        options: ResultSetOptions,
         metadata: bool,
         max_response_bytes: usize,
-    ) -> Result<StatementOutput, ApiError> {
+    ) -> Result<StatementOutput> {
         let catalog = metadata.then(|| self.0.catalog());
         let budget = Budget::new(max_response_bytes);
         let output = match self.0.raw() {
-            Raw::MySql(conn) => {
-                mysql::execute(conn, statement, values, options, metadata, budget).await
-            }
+            Raw::MySql(conn) => mysql::execute(conn, statement, values, metadata, budget).await,
             Raw::Postgres(conn) => {
-                postgres::execute(conn, statement, values, options, catalog.as_deref(), budget)
-                    .await
+                postgres::execute(conn, statement, values, catalog.as_deref(), budget).await
             }
         };
         if let Err(error) = &output
-            && (error.code == ErrorCode::DatabaseUnavailableException || is_too_large(error))
+            && error.leaves_connection_unusable()
         {
             // The transport failed mid-statement, or the result was left unread: the connection is
             // in no state to be reused.
@@ -383,57 +367,17 @@ impl Conn {
     /// Runs SQL without parameters or results (transaction control).
     ///
     /// # Errors
-    /// `DatabaseErrorException`.
-    pub async fn simple(&mut self, sql: &str) -> Result<(), ApiError> {
+    /// As [`Conn::execute`].
+    pub async fn simple(&mut self, sql: &str) -> Result<()> {
         let plain = Rewritten {
             sql: sql.to_owned(),
             binds: Vec::new(),
             multiple_statements: false,
             changes_session: false,
         };
-        self.execute(
-            &plain,
-            Vec::new(),
-            ResultSetOptions::default(),
-            false,
-            usize::MAX,
-        )
-        .await
-        .map(drop)
-    }
-}
-
-fn connect_error(engine: Engine, error: sqlx::Error) -> ApiError {
-    match error {
-        sqlx::Error::Database(db) => database_error(engine, db.as_ref()),
-        other => ApiError::new(
-            ErrorCode::DatabaseUnavailableException,
-            format!("cannot reach the database server: {other}"),
-        ),
-    }
-}
-
-/// A SQL error as Data API v2 reports it: `DatabaseErrorException` with the engine's message.
-fn database_error(engine: Engine, error: &dyn sqlx::error::DatabaseError) -> ApiError {
-    let message = match engine {
-        Engine::Postgres => postgres::error_message(error),
-        Engine::MySql => mysql::error_message(error),
-    };
-    ApiError::new(ErrorCode::DatabaseErrorException, message)
-}
-
-/// Maps a sqlx error from running a statement.
-fn statement_error(engine: Engine, error: sqlx::Error) -> ApiError {
-    match error {
-        sqlx::Error::Database(db) => database_error(engine, db.as_ref()),
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => ApiError::new(
-            ErrorCode::DatabaseUnavailableException,
-            format!("lost the database connection: {error}"),
-        ),
-        other => ApiError::new(
-            ErrorCode::InternalServerErrorException,
-            format!("emulator failed to run the statement: {other}"),
-        ),
+        self.execute(&plain, Vec::new(), false, usize::MAX)
+            .await
+            .map(drop)
     }
 }
 
@@ -457,26 +401,14 @@ impl Budget {
     }
 
     /// Counts one row by the raw lengths of its fields (0 for NULL).
-    pub(crate) fn row(&mut self, raw_lengths: impl Iterator<Item = usize>) -> Result<(), ApiError> {
+    pub(crate) fn row(&mut self, raw_lengths: impl Iterator<Item = usize>) -> Result<()> {
         let row: usize = raw_lengths.map(|n| 4 + n / 4).sum();
         self.used = self.used.saturating_add(2 + row);
         if self.used > self.limit {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedResultException,
-                format!(
-                    "Database returned more than the allowed response size limit (over {} bytes)",
-                    self.limit
-                ),
-            ));
+            return Err(Error::TooLarge { limit: self.limit });
         }
         Ok(())
     }
-}
-
-/// Whether `error` is the response size error (AWS: the result is over 1 MiB).
-pub fn is_too_large(error: &ApiError) -> bool {
-    error.code == ErrorCode::UnsupportedResultException
-        && error.message.contains("response size limit")
 }
 
 /// Assembles what a statement produced: rows and metadata when it has result columns (SELECT,
@@ -486,9 +418,9 @@ fn output<C, R>(
     rows: &[R],
     rows_affected: u64,
     last_insert_id: u64,
-    metadata: impl Fn(&C) -> ColumnMetadata,
-    field: impl Fn(&R, usize) -> Result<Field, ApiError>,
-) -> Result<StatementOutput, ApiError> {
+    metadata: impl Fn(&C) -> Column,
+    field: impl Fn(&R, usize) -> Result<Value>,
+) -> Result<StatementOutput> {
     if columns.is_empty() {
         return Ok(StatementOutput {
             rows_affected,
@@ -499,7 +431,7 @@ fn output<C, R>(
     let records = rows
         .iter()
         .map(|row| (0..columns.len()).map(|i| field(row, i)).collect())
-        .collect::<Result<Vec<Vec<Field>>, ApiError>>()?;
+        .collect::<Result<Vec<Vec<Value>>>>()?;
     Ok(StatementOutput {
         records: Some(records),
         columns: columns.iter().map(metadata).collect(),
@@ -530,34 +462,11 @@ pub(crate) fn format_time(value: NaiveTime) -> String {
     text
 }
 
-/// DECIMAL text out, per `resultSetOptions.decimalReturnType`.
-pub(crate) fn decimal_field(text: String, options: ResultSetOptions) -> Field {
-    use crate::protocol::DecimalReturnType;
-    match options.decimal_return_type {
-        DecimalReturnType::String => Field::StringValue(text),
-        DecimalReturnType::DoubleOrLong => match text.parse::<i64>() {
-            Ok(long) => Field::LongValue(long),
-            Err(_) => text
-                .parse::<f64>()
-                .map_or(Field::StringValue(text), Field::DoubleValue),
-        },
+pub(crate) fn unsupported(column: &str, type_name: &str) -> Error {
+    Error::UnsupportedType {
+        column: column.to_owned(),
+        type_name: type_name.to_owned(),
     }
-}
-
-/// An integer out, per `resultSetOptions.longReturnType`.
-pub(crate) fn long_field(value: i64, options: ResultSetOptions) -> Field {
-    use crate::protocol::LongReturnType;
-    match options.long_return_type {
-        LongReturnType::Long => Field::LongValue(value),
-        LongReturnType::String => Field::StringValue(value.to_string()),
-    }
-}
-
-pub(crate) fn unsupported(column: &str, type_name: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::UnsupportedResultException,
-        format!("The result contains the unsupported data type {type_name} (column {column})."),
-    )
 }
 
 #[cfg(test)]
@@ -571,7 +480,7 @@ mod tests {
         assert!(budget.row([400].into_iter()).is_ok());
         assert!(budget.row([400].into_iter()).is_ok());
         let error = budget.row([0].into_iter()).expect_err("over the limit");
-        assert!(is_too_large(&error), "{error}");
+        assert!(matches!(error, Error::TooLarge { limit: 212 }), "{error}");
         // The bound stays below the response: 1,000 rows of 1,000 bytes fit 1 MiB exactly as JSON
         // (each at least `[{"stringValue":"…"}]`, 1,022 bytes), and count 258,000.
         let mut budget = Budget::new(1_022_000);

@@ -5,18 +5,16 @@ use futures_util::TryStreamExt;
 use sqlx::error::BoxDynError;
 use sqlx::mysql::types::MySqlTime;
 use sqlx::mysql::{MySqlArguments, MySqlColumn, MySqlRow, MySqlTypeInfo};
-use sqlx::{Arguments, Column, Either, Executor, MySqlConnection, Row, Statement, TypeInfo};
+use sqlx::{Arguments, Column as _, Either, Executor, MySqlConnection, Row, Statement, TypeInfo};
 
 use super::catalog::mysql_precision;
 use super::{
-    BindValue, Budget, Engine, StatementOutput, decimal_field, format_timestamp, long_field,
-    statement_error, unsupported,
+    BindValue, Budget, Column, Engine, Error, Nullability, Result, StatementOutput, Value,
+    format_timestamp, unsupported,
 };
 use crate::params::Rewritten;
-use crate::protocol::error::{ApiError, ErrorCode};
-use crate::protocol::{Blob, ColumnMetadata, Field, ResultSetOptions};
 
-fn bind(values: Vec<BindValue>) -> Result<MySqlArguments, ApiError> {
+fn bind(values: Vec<BindValue>) -> Result<MySqlArguments> {
     let mut args = MySqlArguments::default();
     for value in values {
         let added: Result<(), BoxDynError> = match value {
@@ -31,7 +29,7 @@ fn bind(values: Vec<BindValue>) -> Result<MySqlArguments, ApiError> {
             BindValue::Timestamp(v) => args.add(v),
             BindValue::Uuid(v) => args.add(v.hyphenated().to_string()),
         };
-        added.map_err(|e| ApiError::bad_request(format!("cannot bind parameter: {e}")))?;
+        added.map_err(Error::Bind)?;
     }
     Ok(args)
 }
@@ -40,12 +38,11 @@ pub(super) async fn execute(
     conn: &mut MySqlConnection,
     statement: &Rewritten,
     values: Vec<BindValue>,
-    options: ResultSetOptions,
     metadata_wanted: bool,
     mut budget: Budget,
-) -> Result<StatementOutput, ApiError> {
+) -> Result<StatementOutput> {
     let args = bind(values)?;
-    let err = |e| statement_error(Engine::MySql, e);
+    let err = |e| Error::statement(Engine::MySql, e);
     let prepared = conn.prepare(&statement.sql).await.map_err(err)?;
     let columns: Vec<MySqlColumn> = prepared.columns().to_vec();
     let mut stream = (&mut *conn).fetch_many(prepared.query_with(args));
@@ -80,7 +77,7 @@ pub(super) async fn execute(
         rows_affected,
         last_insert_id,
         metadata,
-        |row, i| field(row, i, kinds[i], options),
+        |row, i| value(row, i, kinds[i]),
     )?;
     if metadata_wanted && !output.columns.is_empty() {
         fill_tables(conn, &statement.sql, &mut output.columns).await?;
@@ -130,18 +127,6 @@ fn text_type_name(binary: &str, max_size: Option<u32>) -> String {
     .to_owned()
 }
 
-/// `<message>; Error code: N; SQLState: XXXXX` (the v2 MySQL form reported by peers; unverified).
-pub(super) fn error_message(error: &dyn sqlx::error::DatabaseError) -> String {
-    let mut text = error.message().to_owned();
-    if let Some(mysql) = error.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-        text.push_str(&format!("; Error code: {}", mysql.number()));
-    }
-    if let Some(code) = error.code() {
-        text.push_str(&format!("; SQLState: {code}"));
-    }
-    text
-}
-
 /// Connector/J's `java.sql.Types` code for a type name as sqlx spells it.
 fn jdbc_type(name: &str) -> i32 {
     let base = name.trim_end_matches(" UNSIGNED");
@@ -171,7 +156,7 @@ fn jdbc_type(name: &str) -> i32 {
 /// Connector/J's view of a column. Nullability and auto-increment come from the column definition's
 /// flags; `precision` is the display size of fixed-size types, or a string's length
 /// ([`length_precision`]); `tableName` is filled by [`fill_tables`] when metadata is asked for.
-fn metadata(column: &MySqlColumn) -> ColumnMetadata {
+fn metadata(column: &MySqlColumn) -> Column {
     let name = column.type_info().name();
     let definition = Definition::of(column.type_info());
     // Connector/J reports TINYINT(1) as BIT.
@@ -180,7 +165,7 @@ fn metadata(column: &MySqlColumn) -> ColumnMetadata {
     } else {
         name.to_owned()
     };
-    ColumnMetadata {
+    Column {
         name: column.name().to_owned(),
         label: column.name().to_owned(),
         type_code: jdbc_type(name),
@@ -197,11 +182,11 @@ fn metadata(column: &MySqlColumn) -> ColumnMetadata {
                     | "DECIMAL"
             ),
         nullable: if definition.flags.is_empty() && definition.max_size.is_none() {
-            2
+            Nullability::Unknown
         } else if definition.has_flag("NOT_NULL") {
-            0
+            Nullability::NoNulls
         } else {
-            1
+            Nullability::Nullable
         },
         is_auto_increment: definition.has_flag("AUTO_INCREMENT"),
         precision: match mysql_precision(&type_name) {
@@ -209,7 +194,7 @@ fn metadata(column: &MySqlColumn) -> ColumnMetadata {
             fixed => fixed,
         },
         type_name,
-        ..ColumnMetadata::default()
+        ..Column::default()
     }
 }
 
@@ -236,11 +221,7 @@ fn length_precision(name: &str, definition: &Definition) -> i32 {
 /// column it aliases) among the columns of the tables the statement names after `FROM`/`JOIN` in the
 /// current database; a name found in exactly one of them gives that table. Limit: an expression
 /// aliased to a column name of one of those tables (`COUNT(*) AS id`) is reported with that table.
-async fn fill_tables(
-    conn: &mut MySqlConnection,
-    sql: &str,
-    metadata: &mut [ColumnMetadata],
-) -> Result<(), ApiError> {
+async fn fill_tables(conn: &mut MySqlConnection, sql: &str, metadata: &mut [Column]) -> Result<()> {
     let tables = from_tables(sql);
     if tables.is_empty() {
         return Ok(());
@@ -257,7 +238,7 @@ async fn fill_tables(
     let rows = query
         .fetch_all(&mut *conn)
         .await
-        .map_err(|e| statement_error(Engine::MySql, e))?;
+        .map_err(|e| Error::statement(Engine::MySql, e))?;
     let found = rows
         .iter()
         .map(|row| {
@@ -266,7 +247,7 @@ async fn fill_tables(
             Ok((table, column))
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()
-        .map_err(|e| statement_error(Engine::MySql, e))?;
+        .map_err(|e| Error::statement(Engine::MySql, e))?;
     let aliases = alias_sources(sql);
     for meta in metadata {
         let source = aliases
@@ -441,7 +422,7 @@ async fn kinds(
     conn: &mut MySqlConnection,
     sql: &str,
     columns: &[MySqlColumn],
-) -> Result<Vec<Kind>, ApiError> {
+) -> Result<Vec<Kind>> {
     let mut kinds = columns.iter().map(kind).collect::<Result<Vec<_>, _>>()?;
     let binary: Vec<usize> = (0..kinds.len())
         .filter(|&i| kinds[i] == Kind::Blob)
@@ -454,7 +435,7 @@ async fn kinds(
     Ok(kinds)
 }
 
-fn kind(column: &MySqlColumn) -> Result<Kind, ApiError> {
+fn kind(column: &MySqlColumn) -> Result<Kind> {
     let info = column.type_info();
     let definition = Definition::of(info);
     Ok(match info.name() {
@@ -587,7 +568,7 @@ async fn character_columns(
     sql: &str,
     columns: &[MySqlColumn],
     binary: &[usize],
-) -> Result<Vec<(usize, bool)>, ApiError> {
+) -> Result<Vec<(usize, bool)>> {
     let aliases = alias_sources(sql);
     // The name to look up: the column's, or the one it aliases (`t.payload AS A_payload`).
     let source = |i: usize| -> String {
@@ -612,7 +593,7 @@ async fn character_columns(
     let found = query
         .fetch_all(&mut *conn)
         .await
-        .map_err(|e| statement_error(Engine::MySql, e))?;
+        .map_err(|e| Error::statement(Engine::MySql, e))?;
     // Unchecked: information_schema's own columns may be in a `_bin` collation (MySQL 8).
     let found = found
         .iter()
@@ -624,7 +605,7 @@ async fn character_columns(
             Ok((name, data_type.to_ascii_lowercase(), charset, json != 0))
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()
-        .map_err(|e| statement_error(Engine::MySql, e))?;
+        .map_err(|e| Error::statement(Engine::MySql, e))?;
     Ok(binary
         .iter()
         .copied()
@@ -660,16 +641,13 @@ async fn character_columns(
 }
 
 /// A decoding failure, naming the column and its type.
-fn decode_error(row: &MySqlRow, i: usize, error: impl std::fmt::Display) -> ApiError {
+fn decode_error(row: &MySqlRow, i: usize, error: impl Into<BoxDynError>) -> Error {
     let column = &row.columns()[i];
-    ApiError::new(
-        ErrorCode::InternalServerErrorException,
-        format!(
-            "cannot decode column {} ({}): {error}",
-            column.name(),
-            column.type_info().name()
-        ),
-    )
+    Error::Decode {
+        column: column.name().to_owned(),
+        type_name: column.type_info().name().to_owned(),
+        source: error.into(),
+    }
 }
 
 macro_rules! get {
@@ -682,7 +660,7 @@ macro_rules! get {
 /// Column `i` as the text the server sent, `None` for NULL. Unchecked, because sqlx's `String`
 /// refuses a JSON column (MySQL 8) and a character column in a `_bin` collation; MySQL sends
 /// DECIMAL as text too, so its digits and scale pass through unparsed (no 28-digit limit).
-fn text(row: &MySqlRow, i: usize) -> Result<Option<&str>, ApiError> {
+fn text(row: &MySqlRow, i: usize) -> Result<Option<&str>> {
     row.try_get_unchecked::<Option<&str>, _>(i)
         .map_err(|e| decode_error(row, i, e))
 }
@@ -706,40 +684,27 @@ fn time_text(time: &MySqlTime) -> String {
     text
 }
 
-fn field(
-    row: &MySqlRow,
-    i: usize,
-    kind: Kind,
-    options: ResultSetOptions,
-) -> Result<Field, ApiError> {
+fn value(row: &MySqlRow, i: usize, kind: Kind) -> Result<Value> {
     let value = match kind {
-        Kind::Boolean => get!(row, i, bool).map(Field::BooleanValue),
-        Kind::Bit1 => get!(row, i, u64).map(|v| Field::BooleanValue(v != 0)),
-        Kind::Signed => get!(row, i, i64).map(|v| long_field(v, options)),
-        // Above i64::MAX a long cannot hold it: the exact digits go out as a string.
-        Kind::Unsigned => get!(row, i, u64).map(|v| match i64::try_from(v) {
-            Ok(long) => long_field(long, options),
-            Err(_) => Field::StringValue(v.to_string()),
-        }),
-        Kind::Float => get!(row, i, f32).map(|v| Field::DoubleValue(v.into())),
-        Kind::Double => get!(row, i, f64).map(Field::DoubleValue),
-        Kind::Decimal => text(row, i)?.map(|v| decimal_field(v.to_owned(), options)),
-        Kind::Text | Kind::Json => text(row, i)?.map(|v| Field::StringValue(v.to_owned())),
-        Kind::Blob => get!(row, i, Vec<u8>).map(|v| Field::BlobValue(Blob(v))),
+        Kind::Boolean => get!(row, i, bool).map(Value::Bool),
+        Kind::Bit1 => get!(row, i, u64).map(|v| Value::Bool(v != 0)),
+        Kind::Signed => get!(row, i, i64).map(Value::Int),
+        Kind::Unsigned => get!(row, i, u64).map(Value::UInt),
+        Kind::Float => get!(row, i, f32).map(|v| Value::Double(v.into())),
+        Kind::Double => get!(row, i, f64).map(Value::Double),
+        Kind::Decimal => text(row, i)?.map(|v| Value::Decimal(v.to_owned())),
+        Kind::Text | Kind::Json => text(row, i)?.map(|v| Value::Text(v.to_owned())),
+        Kind::Blob => get!(row, i, Vec<u8>).map(Value::Bytes),
         // %F is YYYY-MM-DD.
-        Kind::Date => {
-            get!(row, i, NaiveDate).map(|v| Field::StringValue(v.format("%F").to_string()))
-        }
-        Kind::Time => get!(row, i, MySqlTime).map(|v| Field::StringValue(time_text(&v))),
-        Kind::DateTime => {
-            get!(row, i, NaiveDateTime).map(|v| Field::StringValue(format_timestamp(v)))
-        }
+        Kind::Date => get!(row, i, NaiveDate).map(|v| Value::Text(v.format("%F").to_string())),
+        Kind::Time => get!(row, i, MySqlTime).map(|v| Value::Text(time_text(&v))),
+        Kind::DateTime => get!(row, i, NaiveDateTime).map(|v| Value::Text(format_timestamp(v))),
         Kind::Timestamp => {
-            get!(row, i, DateTime<Utc>).map(|v| Field::StringValue(format_timestamp(v.naive_utc())))
+            get!(row, i, DateTime<Utc>).map(|v| Value::Text(format_timestamp(v.naive_utc())))
         }
         Kind::Null => None,
     };
-    Ok(value.unwrap_or(Field::IsNull(true)))
+    Ok(value.unwrap_or(Value::Null))
 }
 
 #[cfg(test)]

@@ -19,8 +19,7 @@ use sqlx::{ConnectOptions, Connection, MySqlConnection, PgConnection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::catalog::Cache;
-use super::{Engine, connect_error};
-use crate::protocol::error::{ApiError, ErrorCode};
+use super::{Engine, Error, Result};
 
 /// Idle connections older than this are pinged before use.
 const PING_AFTER: Duration = Duration::from_secs(30);
@@ -43,23 +42,17 @@ impl Options {
     }
 
     /// Opens a connection and reads its server-side id.
-    pub(super) async fn connect(&self) -> Result<(Raw, u64), ApiError> {
+    pub(super) async fn connect(&self) -> Result<(Raw, u64)> {
         tokio::time::timeout(ACQUIRE_TIMEOUT, self.connect_now())
             .await
-            .map_err(|_| {
-                ApiError::new(
-                    ErrorCode::DatabaseUnavailableException,
-                    format!(
-                        "cannot reach the database server within {} s",
-                        ACQUIRE_TIMEOUT.as_secs()
-                    ),
-                )
+            .map_err(|_| Error::ConnectTimeout {
+                seconds: ACQUIRE_TIMEOUT.as_secs(),
             })?
     }
 
-    async fn connect_now(&self) -> Result<(Raw, u64), ApiError> {
+    async fn connect_now(&self) -> Result<(Raw, u64)> {
         let engine = self.engine();
-        let err = |e| connect_error(engine, e);
+        let err = |e| Error::connect(engine, e);
         match self {
             Options::MySql(options) => {
                 let mut conn = options.connect().await.map_err(err)?;
@@ -166,21 +159,11 @@ impl Pool {
     }
 
     /// A connection: an idle one (pinged when it idled long) or a new one.
-    pub(super) async fn acquire(&self) -> Result<Pooled, ApiError> {
+    pub(super) async fn acquire(&self) -> Result<Pooled> {
         let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| {
-                ApiError::new(
-                    ErrorCode::DatabaseUnavailableException,
-                    "timed out waiting for a free database connection",
-                )
-            })?
-            .map_err(|_| {
-                ApiError::new(
-                    ErrorCode::DatabaseUnavailableException,
-                    "the connection pool is closed",
-                )
-            })?;
+            .map_err(|_| Error::PoolTimeout)?
+            .map_err(|_| Error::PoolClosed)?;
         loop {
             let idle = lock(&self.shared.idle).pop();
             let Some(mut idle) = idle else {

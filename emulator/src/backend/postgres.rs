@@ -7,16 +7,16 @@ use futures_util::TryStreamExt;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::types::Oid;
 use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgColumn, PgRow, PgTypeInfo, PgTypeKind};
-use sqlx::{Arguments, Column, Either, Executor, PgConnection, Postgres, Row, Statement, TypeInfo};
+use sqlx::{
+    Arguments, Column as _, Either, Executor, PgConnection, Postgres, Row, Statement, TypeInfo,
+};
 
 use super::catalog::{Cache, complete_postgres};
 use super::{
-    BindValue, Budget, Engine, StatementOutput, decimal_field, format_time, format_timestamp,
-    long_field, statement_error, unsupported,
+    Array, BindValue, Budget, Column, Engine, Error, Nullability, Result, StatementOutput, Value,
+    format_time, format_timestamp, unsupported,
 };
 use crate::params::Rewritten;
-use crate::protocol::error::{ApiError, ErrorCode};
-use crate::protocol::{ArrayValue, Blob, ColumnMetadata, Field, ResultSetOptions};
 
 /// NULL with no declared type: the server infers it from context, as with pgJDBC's `setNull`.
 struct UntypedNull;
@@ -154,7 +154,7 @@ impl sqlx::Encode<'_, Postgres> for Numeric {
     }
 }
 
-fn bind(values: Vec<BindValue>) -> Result<(PgArguments, Vec<PgTypeInfo>), ApiError> {
+fn bind(values: Vec<BindValue>) -> Result<(PgArguments, Vec<PgTypeInfo>)> {
     let mut args = PgArguments::default();
     let mut types = Vec::with_capacity(values.len());
     for value in values {
@@ -173,20 +173,18 @@ fn bind(values: Vec<BindValue>) -> Result<(PgArguments, Vec<PgTypeInfo>), ApiErr
             BindValue::Timestamp(v) => typed(&mut args, &mut types, v),
             BindValue::Uuid(v) => typed(&mut args, &mut types, v),
             BindValue::Decimal(text) => {
-                let v = Numeric::parse(&text).map_err(|reason| {
-                    ApiError::bad_request(format!(
-                        "DECIMAL value {text:?} cannot be bound as PostgreSQL numeric: {reason}"
-                    ))
+                let v = Numeric::parse(&text).map_err(|reason| Error::Numeric {
+                    text: text.clone(),
+                    reason,
                 })?;
                 typed(&mut args, &mut types, v)
             }
             BindValue::Json(text) => {
-                let v: serde_json::Value = serde_json::from_str(&text)
-                    .map_err(|e| ApiError::bad_request(format!("invalid JSON parameter: {e}")))?;
+                let v: serde_json::Value = serde_json::from_str(&text).map_err(Error::Json)?;
                 typed(&mut args, &mut types, sqlx::types::Json(v))
             }
         };
-        added.map_err(|e| ApiError::bad_request(format!("cannot bind parameter: {e}")))?;
+        added.map_err(Error::Bind)?;
     }
     Ok((args, types))
 }
@@ -207,12 +205,11 @@ pub(super) async fn execute(
     conn: &mut PgConnection,
     statement: &Rewritten,
     values: Vec<BindValue>,
-    options: ResultSetOptions,
     catalog: Option<&Cache>,
     mut budget: Budget,
-) -> Result<StatementOutput, ApiError> {
+) -> Result<StatementOutput> {
     let (args, types) = bind(values)?;
-    let err = |e| statement_error(Engine::Postgres, e);
+    let err = |e| Error::statement(Engine::Postgres, e);
     let mut prepared = conn
         .prepare_with(&statement.sql, &types)
         .await
@@ -243,9 +240,7 @@ pub(super) async fn execute(
         }
     }
     drop(stream);
-    let mut output = super::output(&columns, &rows, rows_affected, 0, metadata, |row, i| {
-        field(row, i, options)
-    })?;
+    let mut output = super::output(&columns, &rows, rows_affected, 0, metadata, value)?;
     if let Some(catalog) = catalog
         && !output.columns.is_empty()
     {
@@ -267,26 +262,6 @@ fn same_parameter_types(prepared: &sqlx::postgres::PgStatement<'_>, sent: &[PgTy
             (Some(Oid(0)), _) | (None, _) | (_, None) => true,
             (Some(a), Some(b)) => a == b,
         })
-}
-
-/// `ERROR: <msg>[\n  Detail: …][\n  Hint: …][\n  Position: N]; SQLState: XXXXX`.
-pub(super) fn error_message(error: &dyn sqlx::error::DatabaseError) -> String {
-    let mut text = format!("ERROR: {}", error.message());
-    if let Some(pg) = error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-        if let Some(detail) = pg.detail() {
-            text.push_str(&format!("\n  Detail: {detail}"));
-        }
-        if let Some(hint) = pg.hint() {
-            text.push_str(&format!("\n  Hint: {hint}"));
-        }
-        if let Some(sqlx::postgres::PgErrorPosition::Original(position)) = pg.position() {
-            text.push_str(&format!("\n  Position: {position}"));
-        }
-    }
-    if let Some(code) = error.code() {
-        text.push_str(&format!("; SQLState: {code}"));
-    }
-    text
 }
 
 /// pgJDBC's `java.sql.Types` code for a PostgreSQL type name.
@@ -331,11 +306,11 @@ fn type_name(info: &PgTypeInfo) -> String {
     }
 }
 
-fn metadata(column: &PgColumn) -> ColumnMetadata {
+fn metadata(column: &PgColumn) -> Column {
     let info = column.type_info();
     let type_name = type_name(info);
     let type_code = jdbc_type(&type_name, info.kind());
-    ColumnMetadata {
+    Column {
         name: column.name().to_owned(),
         label: column.name().to_owned(),
         is_signed: matches!(
@@ -343,24 +318,21 @@ fn metadata(column: &PgColumn) -> ColumnMetadata {
             "int2" | "int4" | "int8" | "float4" | "float8" | "numeric"
         ),
         is_case_sensitive: matches!(type_name.as_str(), "text" | "varchar" | "bpchar" | "name"),
-        nullable: 2,
+        nullable: Nullability::Unknown,
         type_code,
         type_name,
-        ..ColumnMetadata::default()
+        ..Column::default()
     }
 }
 
 /// A decoding failure, naming the column and its type.
-fn decode_error(row: &PgRow, i: usize, error: impl std::fmt::Display) -> ApiError {
+fn decode_error(row: &PgRow, i: usize, error: impl Into<BoxDynError>) -> Error {
     let column = &row.columns()[i];
-    ApiError::new(
-        ErrorCode::InternalServerErrorException,
-        format!(
-            "cannot decode column {} ({}): {error}",
-            column.name(),
-            column.type_info().name().to_ascii_lowercase()
-        ),
-    )
+    Error::Decode {
+        column: column.name().to_owned(),
+        type_name: column.type_info().name().to_ascii_lowercase(),
+        source: error.into(),
+    }
 }
 
 macro_rules! get {
@@ -370,51 +342,51 @@ macro_rules! get {
     };
 }
 
-fn field(row: &PgRow, i: usize, options: ResultSetOptions) -> Result<Field, ApiError> {
+fn value(row: &PgRow, i: usize) -> Result<Value> {
     let column = &row.columns()[i];
     let info = column.type_info();
-    let null = || Field::IsNull(true);
+    let null = || Value::Null;
     match info.kind() {
         PgTypeKind::Array(elem) => return array(row, i, elem, column.name()),
         // enum → stringValue (data-api-facts §6); the binary form is the label.
         PgTypeKind::Enum(_) => {
-            return Ok(binary(row, i, utf8)?.map_or_else(null, Field::StringValue));
+            return Ok(binary(row, i, utf8)?.map_or_else(null, Value::Text));
         }
         _ => {}
     }
     let value = match info.name() {
-        "BOOL" => get!(row, i, bool).map(Field::BooleanValue),
-        "INT2" => get!(row, i, i16).map(|v| long_field(v.into(), options)),
-        "INT4" => get!(row, i, i32).map(|v| long_field(v.into(), options)),
-        "INT8" => get!(row, i, i64).map(|v| long_field(v, options)),
-        "FLOAT4" => get!(row, i, f32).map(|v| Field::DoubleValue(v.into())),
-        "FLOAT8" => get!(row, i, f64).map(Field::DoubleValue),
-        "NUMERIC" => binary(row, i, numeric_text)?.map(|text| decimal_field(text, options)),
+        "BOOL" => get!(row, i, bool).map(Value::Bool),
+        "INT2" => get!(row, i, i16).map(|v| Value::Int(v.into())),
+        "INT4" => get!(row, i, i32).map(|v| Value::Int(v.into())),
+        "INT8" => get!(row, i, i64).map(Value::Int),
+        "FLOAT4" => get!(row, i, f32).map(|v| Value::Double(v.into())),
+        "FLOAT8" => get!(row, i, f64).map(Value::Double),
+        "NUMERIC" => binary(row, i, numeric_text)?.map(Value::Decimal),
         // "text, varchar, char, name, uuid, inet, cidr, enum, oid → stringValue" (data-api-facts §6).
         "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "\"CHAR\"" => {
-            get!(row, i, String).map(Field::StringValue)
+            get!(row, i, String).map(Value::Text)
         }
-        "UUID" => get!(row, i, uuid::Uuid).map(|v| Field::StringValue(v.to_string())),
-        "INET" | "CIDR" => binary(row, i, inet_text)?.map(Field::StringValue),
-        "OID" => binary(row, i, oid_text)?.map(Field::StringValue),
+        "UUID" => get!(row, i, uuid::Uuid).map(|v| Value::Text(v.to_string())),
+        "INET" | "CIDR" => binary(row, i, inet_text)?.map(Value::Text),
+        "OID" => binary(row, i, oid_text)?.map(Value::Text),
         // Not in the table; text like inet, as pgJDBC's getString gives it.
-        "MACADDR" | "MACADDR8" => binary(row, i, macaddr_text)?.map(Field::StringValue),
+        "MACADDR" | "MACADDR8" => binary(row, i, macaddr_text)?.map(Value::Text),
         "JSON" | "JSONB" => {
-            get!(row, i, sqlx::types::JsonValue).map(|v| Field::StringValue(v.to_string()))
+            get!(row, i, sqlx::types::JsonValue).map(|v| Value::Text(v.to_string()))
         }
-        "BYTEA" => get!(row, i, Vec<u8>).map(|v| Field::BlobValue(Blob(v))),
-        "DATE" => binary(row, i, date_text)?.map(Field::StringValue),
-        "TIME" => get!(row, i, NaiveTime).map(|v| Field::StringValue(format_time(v))),
+        "BYTEA" => get!(row, i, Vec<u8>).map(Value::Bytes),
+        "DATE" => binary(row, i, date_text)?.map(Value::Text),
+        "TIME" => get!(row, i, NaiveTime).map(|v| Value::Text(format_time(v))),
         // timestamptz is sent in UTC and goes out so, without an offset (data-api-facts §6).
-        "TIMESTAMP" | "TIMESTAMPTZ" => binary(row, i, timestamp_text)?.map(Field::StringValue),
-        "VOID" => Some(Field::StringValue(String::new())),
+        "TIMESTAMP" | "TIMESTAMPTZ" => binary(row, i, timestamp_text)?.map(Value::Text),
+        "VOID" => Some(Value::Text(String::new())),
         other => return Err(unsupported(column.name(), &other.to_ascii_lowercase())),
     };
     Ok(value.unwrap_or_else(null))
 }
 
 /// A 1-D array of a supported scalar → `arrayValue` (data-api-facts §6).
-fn array(row: &PgRow, i: usize, elem: &PgTypeInfo, column: &str) -> Result<Field, ApiError> {
+fn array(row: &PgRow, i: usize, elem: &PgTypeInfo, column: &str) -> Result<Value> {
     // Binary array header: ndim (i32), … . v2 returns only 1-D arrays.
     if let Some(bytes) = raw_bytes(row, i)? {
         let ndim = bytes
@@ -428,20 +400,20 @@ fn array(row: &PgRow, i: usize, elem: &PgTypeInfo, column: &str) -> Result<Field
         return string_elements(row, i, utf8);
     }
     let value = match elem.name() {
-        "BOOL" => get!(row, i, Vec<Option<bool>>).map(ArrayValue::BooleanValues),
+        "BOOL" => get!(row, i, Vec<Option<bool>>).map(Array::Bool),
         "INT2" => get!(row, i, Vec<Option<i16>>)
-            .map(|v| ArrayValue::LongValues(v.into_iter().map(|x| x.map(i64::from)).collect())),
+            .map(|v| Array::Int(v.into_iter().map(|x| x.map(i64::from)).collect())),
         "INT4" => get!(row, i, Vec<Option<i32>>)
-            .map(|v| ArrayValue::LongValues(v.into_iter().map(|x| x.map(i64::from)).collect())),
-        "INT8" => get!(row, i, Vec<Option<i64>>).map(ArrayValue::LongValues),
+            .map(|v| Array::Int(v.into_iter().map(|x| x.map(i64::from)).collect())),
+        "INT8" => get!(row, i, Vec<Option<i64>>).map(Array::Int),
         "FLOAT4" => get!(row, i, Vec<Option<f32>>)
-            .map(|v| ArrayValue::DoubleValues(v.into_iter().map(|x| x.map(f64::from)).collect())),
-        "FLOAT8" => get!(row, i, Vec<Option<f64>>).map(ArrayValue::DoubleValues),
+            .map(|v| Array::Double(v.into_iter().map(|x| x.map(f64::from)).collect())),
+        "FLOAT8" => get!(row, i, Vec<Option<f64>>).map(Array::Double),
         // Exact text with the scale, as for a numeric column; stringValues whatever the
         // decimalReturnType, which speaks of single values.
         "NUMERIC" => return string_elements(row, i, numeric_text),
         "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => {
-            get!(row, i, Vec<Option<String>>).map(ArrayValue::StringValues)
+            get!(row, i, Vec<Option<String>>).map(Array::Text)
         }
         "INET" | "CIDR" => return string_elements(row, i, inet_text),
         "OID" => return string_elements(row, i, oid_text),
@@ -458,7 +430,7 @@ fn array(row: &PgRow, i: usize, elem: &PgTypeInfo, column: &str) -> Result<Field
             ));
         }
     };
-    Ok(value.map_or(Field::IsNull(true), Field::ArrayValue))
+    Ok(value.map_or(Value::Null, Value::Array))
 }
 
 /// A 1-D array as `stringValues`, each element decoded from its binary form by `decode`.
@@ -466,7 +438,7 @@ fn string_elements(
     row: &PgRow,
     i: usize,
     decode: impl Fn(&[u8]) -> Option<String>,
-) -> Result<Field, ApiError> {
+) -> Result<Value> {
     let strings = binary(row, i, |bytes| {
         array_elements(bytes)?
             .into_iter()
@@ -476,9 +448,7 @@ fn string_elements(
             })
             .collect::<Option<Vec<_>>>()
     })?;
-    Ok(strings.map_or(Field::IsNull(true), |v| {
-        Field::ArrayValue(ArrayValue::StringValues(v))
-    }))
+    Ok(strings.map_or(Value::Null, |v| Value::Array(Array::Text(v))))
 }
 
 /// The length of column `i`'s raw value (0 for NULL).
@@ -487,7 +457,7 @@ fn raw_len(row: &PgRow, i: usize) -> usize {
 }
 
 /// The raw binary value of column `i`, `None` for NULL.
-fn raw_bytes(row: &PgRow, i: usize) -> Result<Option<&[u8]>, ApiError> {
+fn raw_bytes(row: &PgRow, i: usize) -> Result<Option<&[u8]>> {
     let raw = row.try_get_raw(i).map_err(|e| decode_error(row, i, e))?;
     if sqlx::ValueRef::is_null(&raw) {
         return Ok(None);
@@ -498,11 +468,7 @@ fn raw_bytes(row: &PgRow, i: usize) -> Result<Option<&[u8]>, ApiError> {
 }
 
 /// Column `i` decoded from its binary form by `decode`, `None` for NULL.
-fn binary<T>(
-    row: &PgRow,
-    i: usize,
-    decode: impl FnOnce(&[u8]) -> Option<T>,
-) -> Result<Option<T>, ApiError> {
+fn binary<T>(row: &PgRow, i: usize, decode: impl FnOnce(&[u8]) -> Option<T>) -> Result<Option<T>> {
     raw_bytes(row, i)?
         .map(|bytes| {
             decode(bytes).ok_or_else(|| decode_error(row, i, "value out of range or malformed"))

@@ -1,10 +1,14 @@
 //! AWS errors on the wire: status from the service model, `x-amzn-ErrorType`, `{"__type", "message"}`.
 //!
 //! [`ErrorCode`] is the one table from exception name to HTTP status; a test checks it against the
-//! service model in `emulator/spec/rds-data-service-2.json`.
+//! service model in `emulator/spec/rds-data-service-2.json`. The backend's errors become AWS errors
+//! here, in one `From` impl: which exception, and the engine's message in the form the Data API
+//! gives it.
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+
+use crate::backend::{self, DatabaseError, Engine};
 
 /// The exceptions the emulator sends: the model's 17 shapes plus `ValidationException`, which AWS sends
 /// outside the model (multi-statements, `schema` on v2), and `ThrottlingException`, which only fault
@@ -156,6 +160,75 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::BadRequestException, message)
     }
+
+    /// `UnsupportedResultException` for a response over the size limit (AWS's 1 MiB); `detail`
+    /// says by how much.
+    pub fn response_too_large(detail: &str) -> Self {
+        Self::new(
+            ErrorCode::UnsupportedResultException,
+            format!("{RESPONSE_TOO_LARGE} ({detail})"),
+        )
+    }
+
+    /// Whether this is [`ApiError::response_too_large`] (v2 then ends the caller's transaction).
+    pub fn is_response_too_large(&self) -> bool {
+        self.code == ErrorCode::UnsupportedResultException
+            && self.message.starts_with(RESPONSE_TOO_LARGE)
+    }
+}
+
+/// The start of the response size error's message.
+const RESPONSE_TOO_LARGE: &str = "Database returned more than the allowed response size limit";
+
+impl From<backend::Error> for ApiError {
+    fn from(error: backend::Error) -> Self {
+        use backend::Error as E;
+        let code = match &error {
+            E::Database(database) => {
+                return Self::new(ErrorCode::DatabaseErrorException, engine_message(database));
+            }
+            E::TooLarge { limit } => {
+                return Self::response_too_large(&format!("over {limit} bytes"));
+            }
+            E::Connect(_)
+            | E::ConnectTimeout { .. }
+            | E::PoolTimeout
+            | E::PoolClosed
+            | E::ConnectionLost(_) => ErrorCode::DatabaseUnavailableException,
+            E::UnsupportedType { .. } => ErrorCode::UnsupportedResultException,
+            E::Bind(_) | E::Numeric { .. } | E::Json(_) => ErrorCode::BadRequestException,
+            E::InvalidUrl { .. } | E::Decode { .. } | E::Internal(_) => {
+                ErrorCode::InternalServerErrorException
+            }
+        };
+        Self::new(code, error.to_string())
+    }
+}
+
+/// An engine's error as the Data API words it (the forms reported by its users; unverified on AWS
+/// beyond them): PostgreSQL `ERROR: <msg>[\n  Detail: …][\n  Hint: …][\n  Position: N]; SQLState:
+/// XXXXX`, MySQL `<message>; Error code: N; SQLState: XXXXX`.
+fn engine_message(error: &DatabaseError) -> String {
+    let mut text = match error.engine() {
+        Engine::Postgres => format!("ERROR: {}", error.message()),
+        Engine::MySql => error.message().to_owned(),
+    };
+    if let Some(detail) = error.detail() {
+        text.push_str(&format!("\n  Detail: {detail}"));
+    }
+    if let Some(hint) = error.hint() {
+        text.push_str(&format!("\n  Hint: {hint}"));
+    }
+    if let Some(position) = error.position() {
+        text.push_str(&format!("\n  Position: {position}"));
+    }
+    if let Some(number) = error.number() {
+        text.push_str(&format!("; Error code: {number}"));
+    }
+    if let Some(sqlstate) = error.sqlstate() {
+        text.push_str(&format!("; SQLState: {sqlstate}"));
+    }
+    text
 }
 
 impl std::fmt::Display for ApiError {

@@ -2,9 +2,12 @@
 //!
 //! Unions (`Field`, `ArrayValue`) are serde externally-tagged enums, so a value with no member, two
 //! members, an unknown member or a `null` member (`{"stringValue": null}`) is refused while parsing,
-//! never guessed at. This module knows nothing of SQL engines.
+//! never guessed at. This module knows nothing of SQL engines: it sees the backend only through the
+//! backend's own vocabulary (rows of `Value`, `Column`, `Error`), which [`records`] and [`error`] turn
+//! into wire shapes.
 
 pub mod error;
+pub mod records;
 
 use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

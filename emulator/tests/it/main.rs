@@ -2,6 +2,7 @@
 
 mod boto3;
 mod cases;
+mod layering;
 mod pools;
 mod secrets;
 mod transactions;
