@@ -140,7 +140,7 @@ export class UsersServiceStack extends Stack {
     this.cluster.grantDataApiAccess(this.apiFunction);
 
     this.migrationFunction = this.rustFunction('RunMigrations', {
-      manifest: 'migration/Cargo.toml',
+      manifest: 'run-migrations/Cargo.toml',
       binaryName: 'run-migrations',
       timeout: MIGRATION_TIMEOUT,
       memorySize: 256,

@@ -104,7 +104,7 @@ describe('Rust Lambda functions', () => {
     }
   });
 
-  it('are built by cargo-lambda from the workspace binaries api and run-migrations, for arm64', () => {
+  it('are built by cargo-lambda from the packages api and run-migrations, for arm64', () => {
     bundled.length = 0;
     synth({ stage: 'bundling' }); // a context of its own: a fresh synthesis
     const builds = bundled.map((options) => {
@@ -117,7 +117,7 @@ describe('Rust Lambda functions', () => {
         command: 'bash -c cargo lambda build --lambda-dir /asset-output --release --arm64 --bin api --flatten api',
       },
       {
-        manifest: 'migration/Cargo.toml',
+        manifest: 'run-migrations/Cargo.toml',
         command:
           'bash -c cargo lambda build --lambda-dir /asset-output --release --arm64 --bin run-migrations --flatten run-migrations',
       },

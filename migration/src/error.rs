@@ -252,23 +252,6 @@ pub enum Error {
         name: String,
     },
 
-    /// The run-migrations Lambda stopped before its deadline with migrations still pending: the
-    /// invocation fails, so a deploy-time trigger never lets the API go out on a schema that is
-    /// not up to date. What was applied stays applied; invoking again continues.
-    #[error(
-        "the invocation's deadline left {} migration(s) pending ({}); applied by this run: {}; \
-         invoke again to continue",
-        .pending.len(),
-        .pending.join(", "),
-        if .applied.is_empty() { "none".to_owned() } else { .applied.join(", ") }
-    )]
-    Incomplete {
-        /// Applied by this run, in order.
-        applied: Vec<String>,
-        /// Still pending.
-        pending: Vec<String>,
-    },
-
     /// The command refused to run as asked (a guard, or something the ledger cannot do).
     #[error("{0}")]
     Refused(String),

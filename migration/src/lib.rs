@@ -35,8 +35,8 @@
 //!
 //! Layout: [`runner`] plans and applies; [`ledger`] is the storage trait and its implementations
 //! ([`ledger::dynamo`] documents the DynamoDB items, lock and fencing); [`cli`] is the command line
-//! (sea-orm-cli's argv contract plus `repair`, `baseline`, `unlock`); [`lambda`] is the
-//! run-migrations Lambda's handler; [`error`] the crate's [`Error`].
+//! (sea-orm-cli's argv contract plus `repair`, `baseline`, `unlock`); [`error`] the crate's
+//! [`Error`]. The run-migrations Lambda is the `run-migrations` package, on top of this one.
 
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used)]
@@ -48,7 +48,6 @@ pub mod api_user;
 pub mod article;
 pub mod cli;
 pub mod error;
-pub mod lambda;
 pub mod ledger;
 mod name;
 pub mod runner;

@@ -61,6 +61,27 @@ fn with_database(url: &str, name: &str) -> String {
     out
 }
 
+/// Instantiates each `async fn scenario(Backend) -> anyhow::Result<()>` on the Data API's engines,
+/// as `mariadb::<scenario>` and `postgres::<scenario>` (multi-threaded tokio tests). The caller
+/// depends on `tokio` and `anyhow`.
+#[macro_export]
+macro_rules! on_data_api_engines {
+    ($($scenario:ident),* $(,)?) => {
+        mod mariadb {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() -> anyhow::Result<()> {
+                super::$scenario($crate::Backend::MariaDb).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() -> anyhow::Result<()> {
+                super::$scenario($crate::Backend::Postgres).await
+            })*
+        }
+    };
+}
+
 /// Installs a test-writer subscriber once when `TEST_LOG` is set; silent otherwise.
 pub fn init_test_logging() {
     static INIT: Once = Once::new();

@@ -1,6 +1,6 @@
 //! The DynamoDB ledger against a moto server: races, kills, lost leases, adoption of the article's
 //! items, drift, failure semantics per engine, statement timeouts, deadlines, the CLI's status and
-//! exit codes, and the run-migrations Lambda handler. Databases: the Data API emulator in front of
+//! and exit codes (the run-migrations function's handler is tested in its own package). Databases: the Data API emulator in front of
 //! MariaDB/PostgreSQL, or native connections where a child process needs them.
 
 use std::collections::BTreeMap;
@@ -51,9 +51,6 @@ mod engines {
         article_items_are_adopted_as_applied,
         a_failed_migration_is_dirty_on_mysql_and_rolled_back_on_postgres,
         a_statement_timeout_is_an_unknown_outcome_not_a_failure,
-        lambda_handler_applies_once_when_invoked_twice_at_once,
-        lambda_handler_fails_the_invocation_when_a_migration_fails,
-        lambda_handler_fails_the_invocation_when_the_deadline_leaves_migrations_pending,
     );
     use super::*;
 }
@@ -899,126 +896,6 @@ async fn cli_status_reports_states_lock_and_exit_codes_with_the_dynamodb_ledger(
     );
     let status = run(child(moto, &table, &url), &["status", "--check"])?;
     ensure!(status.status.code() == Some(0), "{}", text(&status.stdout));
-    Ok(())
-}
-
-fn setup(emulator: &TestEmulator, moto: &Moto, table: &str) -> Result<migration::lambda::Setup> {
-    Ok(migration::lambda::Setup {
-        target: Target::data_api(emulator.data_api())?,
-        ledger: DynamoLedger::new(moto.client(), table).with_lock_config(lock_config(
-            Duration::from_secs(20),
-            Duration::from_secs(120),
-        )),
-        options: RunOptions::default(),
-    })
-}
-
-fn invocation(id: &str) -> migration::lambda::Invocation {
-    migration::lambda::Invocation {
-        request_id: id.into(),
-        function_name: "run-migrations".into(),
-        deadline: Some(std::time::SystemTime::now() + Duration::from_secs(180)),
-    }
-}
-
-async fn lambda_handler_applies_once_when_invoked_twice_at_once(backend: Backend) -> Result<()> {
-    let moto = Moto::shared().await?;
-    let table = moto.table("lambda").await?;
-    let emulator = TestEmulator::spawn(backend).await?;
-    let setup = setup(&emulator, moto, &table)?;
-    let event = serde_json::json!({"RequestType": "Create"});
-    let (first, second) = (invocation("req-a"), invocation("req-b"));
-    let (a, b) = tokio::join!(
-        migration::lambda::handle(&setup, &event, &first),
-        migration::lambda::handle(&setup, &event, &second),
-    );
-    let (a, b) = (a?, b?);
-    let mut applied = [a.applied.clone(), b.applied.clone()].concat();
-    applied.sort();
-    ensure!(applied == [CREATE, SEED], "{a:?} {b:?}");
-    ensure!(a.status == "ok" && b.status == "ok", "{a:?} {b:?}");
-    ensure!(a.runner_id == "lambda:run-migrations:req-a");
-    let summary = serde_json::to_value(&a)?;
-    ensure!(summary["pending"] == serde_json::json!([]), "{summary}");
-    let rows = entries(&setup.ledger).await?;
-    let runners: Vec<_> = rows.values().filter_map(|e| e.runner_id.clone()).collect();
-    ensure!(
-        runners
-            .iter()
-            .all(|r| r.starts_with("lambda:run-migrations:req-")),
-        "{runners:?}"
-    );
-    let db = emulator.database.connect().await?;
-    let users = db
-        .query_all(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT id FROM users",
-        ))
-        .await?;
-    ensure!(users.len() == 1);
-    let delete = migration::lambda::handle(
-        &setup,
-        &serde_json::json!({"RequestType": "Delete"}),
-        &invocation("req-c"),
-    )
-    .await?;
-    ensure!(delete.status == "skipped" && delete.applied.is_empty());
-    Ok(())
-}
-
-async fn lambda_handler_fails_the_invocation_when_the_deadline_leaves_migrations_pending(
-    backend: Backend,
-) -> Result<()> {
-    let moto = Moto::shared().await?;
-    let table = moto.table("lambda-deadline").await?;
-    let emulator = TestEmulator::spawn(backend).await?;
-    let setup = setup(&emulator, moto, &table)?;
-    // 50 s left: no migration fits (10 s estimate + 45 s margin), so nothing starts.
-    let short = migration::lambda::Invocation {
-        deadline: Some(std::time::SystemTime::now() + Duration::from_secs(50)),
-        ..invocation("req-short")
-    };
-    let outcome = migration::lambda::handle(&setup, &serde_json::json!({}), &short).await;
-    match outcome {
-        Err(migration::Error::Incomplete { applied, pending }) => {
-            ensure!(
-                applied.is_empty() && pending == [CREATE, SEED],
-                "{pending:?}"
-            );
-        }
-        other => bail!("pending migrations must fail the invocation: {other:?}"),
-    }
-    // With the usual 180 s, the next invocation finishes the job.
-    let summary =
-        migration::lambda::handle(&setup, &serde_json::json!({}), &invocation("req-next")).await?;
-    ensure!(
-        summary.status == "ok" && summary.applied == [CREATE, SEED],
-        "{summary:?}"
-    );
-    Ok(())
-}
-
-async fn lambda_handler_fails_the_invocation_when_a_migration_fails(
-    backend: Backend,
-) -> Result<()> {
-    let moto = Moto::shared().await?;
-    let table = moto.table("lambda-fail").await?;
-    let emulator = TestEmulator::spawn(backend).await?;
-    let db = emulator.database.connect().await?;
-    db.execute_unprepared("CREATE TABLE users (x INT)").await?;
-    let setup = setup(&emulator, moto, &table)?;
-    let outcome =
-        migration::lambda::handle(&setup, &serde_json::json!({}), &invocation("req")).await;
-    match outcome {
-        Err(error) => {
-            let message = format!("{:#}", anyhow::Error::from(error));
-            ensure!(
-                message.contains(CREATE) && message.contains("has no column `id`"),
-                "{message}"
-            );
-        }
-        Ok(summary) => bail!("a failed migration must fail the invocation: {summary:?}"),
-    }
     Ok(())
 }
 

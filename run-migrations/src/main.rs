@@ -3,13 +3,14 @@
 //! Configuration, read once per container: `CLUSTER_ARN`, `SECRET_ARN`, `DATABASE_NAME`,
 //! `DATABASE_ENGINE` (the Data API target), `DYNAMODB_TABLE_NAME` (the ledger and its lock),
 //! optionally `MIGRATION_LOCK_WAIT_SECS` (default 60). Each invocation returns the JSON summary of
-//! [`migration::lambda::handle`], or fails when a migration fails.
+//! [`run_migrations::handle`], or fails when a migration fails or the deadline leaves migrations
+//! pending.
 
 use std::time::Duration;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use migration::lambda::{Invocation, Setup};
 use migration::{DynamoLedger, LockConfig, RunOptions, Target};
+use run_migrations::{Invocation, Setup};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -29,7 +30,7 @@ async fn main() -> Result<(), Error> {
                 function_name: event.context.env_config.function_name.clone(),
                 deadline: Some(event.context.deadline()),
             };
-            migration::lambda::handle(setup, &event.payload, &invocation)
+            run_migrations::handle(setup, &event.payload, &invocation)
                 .await
                 .map_err(|error| Error::from(format!("{:#}", anyhow::Error::from(error))))
         },

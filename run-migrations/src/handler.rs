@@ -1,7 +1,7 @@
-//! The run-migrations Lambda (the article's `runMigrations`): applies pending migrations and
-//! returns a JSON summary.
+//! One invocation of the run-migrations function: applies pending migrations and returns a JSON
+//! summary.
 //!
-//! The binary `run-migrations` reads its configuration once (`CLUSTER_ARN`, `SECRET_ARN`,
+//! The binary reads its configuration once (`CLUSTER_ARN`, `SECRET_ARN`,
 //! `DATABASE_NAME`, `DATABASE_ENGINE` for the Data API target; `DYNAMODB_TABLE_NAME` for the
 //! ledger), then calls [`handle`] for each invocation with the invocation's request id, function
 //! name and deadline. Safe when invoked twice at once (a Lambda retry, a CloudFormation re-send):
@@ -10,7 +10,7 @@
 //! - The runner id recorded in the lock and the ledger is `lambda:<function>:<request id>`.
 //! - The invocation's deadline is the run's deadline: a migration that may not finish (its recorded
 //!   duration, or the default estimate, plus a 45 s margin) is not started, and the invocation then
-//!   fails with [`Error::Incomplete`](crate::Error::Incomplete) naming what is still pending (invoke
+//!   fails with [`Error::Incomplete`] naming what is still pending (invoke
 //!   again to continue): a deploy-time trigger must not let the API go out with migrations pending.
 //! - A failed migration, a lock that stays held, or an unknown outcome returns `Err`, so the
 //!   invocation fails (and a CloudFormation custom resource reports the failure).
@@ -18,9 +18,9 @@
 
 use std::time::{Instant, SystemTime};
 
-use crate::error::Result;
-use crate::ledger::{DynamoLedger, Ledger};
-use crate::runner::{RunOptions, Runner, Target};
+use migration::{DynamoLedger, Ledger, Migrator, RunOptions, Runner, Target};
+
+use crate::error::{Error, Result};
 
 /// What the handler knows about one invocation.
 #[derive(Clone, Debug)]
@@ -80,8 +80,9 @@ pub struct Setup {
 /// Handles one invocation: applies every pending migration that fits before the deadline.
 ///
 /// # Errors
-/// Whatever [`Runner::up_report`] reports: a failed migration, the lock held past the wait, an
-/// unknown outcome, drift, a lost lease.
+/// [`Error::Migration`] with whatever [`Runner::up_report`] reports (a failed migration, the lock
+/// held past the wait, an unknown outcome, drift, a lost lease); [`Error::Incomplete`] when the
+/// deadline left migrations pending.
 pub async fn handle(
     setup: &Setup,
     event: &serde_json::Value,
@@ -103,11 +104,11 @@ pub async fn handle(
     }
     let mut options = setup.options.clone();
     options.deadline = invocation.deadline_instant();
-    let runner = Runner::new::<crate::Migrator>(setup.target.clone(), ledger).with_options(options);
+    let runner = Runner::new::<Migrator>(setup.target.clone(), ledger).with_options(options);
     let report = runner.up_report(None).await?;
     tracing::info!(applied = ?report.applied, pending = ?report.pending, "run-migrations done");
     if !report.pending.is_empty() {
-        return Err(crate::Error::Incomplete {
+        return Err(Error::Incomplete {
             applied: report.applied,
             pending: report.pending,
         });

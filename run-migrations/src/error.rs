@@ -1,0 +1,31 @@
+//! The run-migrations function's [`Error`].
+
+/// Why an invocation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The runner failed: a failed migration, the lock held past the wait, an unknown outcome,
+    /// drift of an applied migration, a lost lease.
+    #[error(transparent)]
+    Migration(#[from] migration::Error),
+
+    /// The invocation's deadline left migrations pending: the invocation fails, so a deploy-time
+    /// trigger never lets the API go out on a schema that is not up to date. What was applied
+    /// stays applied; invoking again continues.
+    #[error(
+        "the invocation's deadline left {} migration(s) pending ({}); applied by this run: {}; \
+         invoke again to continue",
+        .pending.len(),
+        .pending.join(", "),
+        if .applied.is_empty() { "none".to_owned() } else { .applied.join(", ") }
+    )]
+    Incomplete {
+        /// Applied by this run, in order.
+        applied: Vec<String>,
+        /// Still pending.
+        pending: Vec<String>,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,36 @@
+//! The run-migrations function (the article's `runMigrations`): a Lambda that applies pending
+//! migrations of the `migration` crate to the cluster through the RDS Data API, recording them in
+//! the DynamoDB ledger, and returns a JSON [`Summary`]. A deploy-time trigger invokes it before the
+//! API stage goes out.
+//!
+//! It is a package of its own, apart from `migration`, so that the library the API embeds carries
+//! none of the Lambda runtime, and so that the function can use crates that themselves depend on
+//! `migration`.
+//!
+//! ```no_run
+//! use run_migrations::{Invocation, Setup, handle};
+//!
+//! # async fn demo(setup: Setup) -> run_migrations::Result<()> {
+//! let invocation = Invocation {
+//!     request_id: "req-1".into(),
+//!     function_name: "run-migrations".into(),
+//!     deadline: None,
+//! };
+//! let summary = handle(&setup, &serde_json::json!({}), &invocation).await?;
+//! println!("applied {:?}", summary.applied);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Layout: [`handler`] is one invocation ([`Setup`], [`Invocation`], [`handle`] → [`Summary`]);
+//! [`error`] the crate's [`Error`]. The binary (`src/main.rs`) reads the configuration and runs
+//! the Lambda runtime.
+
+#![warn(missing_docs)]
+#![warn(clippy::unwrap_used)]
+
+pub mod error;
+pub mod handler;
+
+pub use error::{Error, Result};
+pub use handler::{Invocation, Setup, Summary, handle};
