@@ -4,13 +4,17 @@
 //! (`emulator/tests/it/layering.rs`) checks that no file under `backend/` names `protocol`, the
 //! handlers or HTTP.
 
+mod budget;
 mod catalog;
+mod datetime;
 mod error;
 mod mysql;
 mod pool;
 mod postgres;
 mod value;
 
+pub(crate) use self::budget::Budget;
+pub(crate) use self::datetime::{format_time, format_timestamp};
 pub use self::error::{DatabaseError, Error, Result};
 pub use self::value::{Array, Column, Nullability, Value};
 
@@ -319,7 +323,7 @@ impl Conn {
     /// of a type the Data API cannot return; [`Error::TooLarge`] as below.
     ///
     /// Reading stops as soon as the rows read cannot fit a response of `max_response_bytes`
-    /// ([`Budget`]); the connection, left mid-result, is then closed.
+    /// (`Budget`); the connection, left mid-result, is then closed.
     pub async fn execute(
         &mut self,
         statement: &Rewritten,
@@ -381,36 +385,6 @@ impl Conn {
     }
 }
 
-/// A lower bound of a result's size in the response, kept while its rows are read, so that reading
-/// stops as soon as the result cannot fit (AWS's 1 MiB limit) instead of holding it all.
-///
-/// A field's raw value from the engine takes at most four times its bytes in the response: a field is
-/// at least `"n":0` (formatted JSON) or `{"isNull":true}`, strings and text keep their bytes, blobs
-/// grow by base64, and the densest binary forms (an int4 array element: 8 bytes; a TINYINT: 1) print
-/// as at least 2 characters or fit the field's own minimum. So `2 + Σ (4 + raw / 4)` per row never
-/// exceeds its JSON, and a result refused here would be refused by the exact check too.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Budget {
-    limit: usize,
-    used: usize,
-}
-
-impl Budget {
-    pub(crate) fn new(limit: usize) -> Self {
-        Self { limit, used: 0 }
-    }
-
-    /// Counts one row by the raw lengths of its fields (0 for NULL).
-    pub(crate) fn row(&mut self, raw_lengths: impl Iterator<Item = usize>) -> Result<()> {
-        let row: usize = raw_lengths.map(|n| 4 + n / 4).sum();
-        self.used = self.used.saturating_add(2 + row);
-        if self.used > self.limit {
-            return Err(Error::TooLarge { limit: self.limit });
-        }
-        Ok(())
-    }
-}
-
 /// Assembles what a statement produced: rows and metadata when it has result columns (SELECT,
 /// `… RETURNING`; no rows counted as updated), else the count and MySQL's insert id.
 fn output<C, R>(
@@ -440,67 +414,9 @@ fn output<C, R>(
     })
 }
 
-/// `YYYY-MM-DD HH:MM:SS[.f]` with trailing fractional zeros trimmed, as the Data API prints them.
-pub(crate) fn format_timestamp(value: NaiveDateTime) -> String {
-    format!(
-        "{} {}",
-        value.date().format("%Y-%m-%d"),
-        format_time(value.time())
-    )
-}
-
-/// `HH:MM:SS[.f]` with trailing fractional zeros trimmed.
-pub(crate) fn format_time(value: NaiveTime) -> String {
-    use chrono::Timelike;
-    let mut text = value.format("%H:%M:%S").to_string();
-    let micros = value.nanosecond() / 1_000;
-    if micros > 0 {
-        let fraction = format!("{micros:06}");
-        text.push('.');
-        text.push_str(fraction.trim_end_matches('0'));
-    }
-    text
-}
-
 pub(crate) fn unsupported(column: &str, type_name: &str) -> Error {
     Error::UnsupportedType {
         column: column.to_owned(),
         type_name: type_name.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn budget_refuses_once_the_lower_bound_passes_the_limit() {
-        // A row of one 400-byte field counts 2 + 4 + 100.
-        let mut budget = Budget::new(212);
-        assert!(budget.row([400].into_iter()).is_ok());
-        assert!(budget.row([400].into_iter()).is_ok());
-        let error = budget.row([0].into_iter()).expect_err("over the limit");
-        assert!(matches!(error, Error::TooLarge { limit: 212 }), "{error}");
-        // The bound stays below the response: 1,000 rows of 1,000 bytes fit 1 MiB exactly as JSON
-        // (each at least `[{"stringValue":"…"}]`, 1,022 bytes), and count 258,000.
-        let mut budget = Budget::new(1_022_000);
-        for _ in 0..1_000 {
-            budget.row([1_000].into_iter()).expect("fits");
-        }
-    }
-
-    #[test]
-    fn times_trim_trailing_fraction_zeros() {
-        let cases = [
-            ("10:00:00", "10:00:00"),
-            ("10:00:00.5", "10:00:00.5"),
-            ("10:00:00.123", "10:00:00.123"),
-            ("10:00:00.068123", "10:00:00.068123"),
-            ("10:00:00.100000", "10:00:00.1"),
-        ];
-        for (input, expected) in cases {
-            let time = NaiveTime::parse_from_str(input, "%H:%M:%S%.f").expect("time");
-            assert_eq!(format_time(time), expected);
-        }
     }
 }

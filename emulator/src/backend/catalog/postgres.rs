@@ -1,20 +1,6 @@
-//! What a result's columns are beyond their types — table, nullability, precision, scale,
-//! auto-increment — as the JDBC drivers behind the Data API report them (`ResultSetMetaData` of
-//! pgJDBC and Connector/J), for `includeResultMetadata`.
-//!
-//! PostgreSQL: the row description names each column's table and attribute number; one catalog query
-//! (`pg_attribute`, `pg_class`, `pg_attrdef`, as pgJDBC runs) gives the rest, cached per database by
-//! (table oid, attribute) like pgJDBC's field metadata cache. A column computed by an expression has no
-//! table: `tableName` `""`, nullability unknown.
-//!
-//! MySQL: sqlx keeps the column definition's table and character set private; nullability and
-//! auto-increment come from its flags (`backend::mysql`), `precision` is the display size Connector/J
-//! gives the fixed-size types and a string's length (in characters; the sessions are utf8mb4), and
-//! `tableName` is looked up in `information_schema` among the tables the statement names
-//! (`backend::mysql::fill_tables`; README, "The Data API emulator", names its limit). DECIMAL's
-//! precision and scale stay 0 (sqlx keeps no decimals).
+//! PostgreSQL column facts from `pg_attribute`, `pg_class` and `pg_attrdef`, as pgJDBC reads them,
+//! cached per database by (table oid, attribute).
 
-use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -22,10 +8,12 @@ use sqlx::postgres::PgColumn;
 use sqlx::postgres::types::Oid;
 use sqlx::{Column as _, PgConnection, TypeInfo};
 
-use super::{Column, Nullability};
+use crate::backend::{Column, Nullability};
+use crate::sync::lock;
 
 /// pgJDBC's "unknown length" (`Integer.MAX_VALUE`), the precision of unbounded types.
 const UNKNOWN_LENGTH: i32 = i32::MAX;
+
 /// Entries kept per cache before it is emptied (a simple bound, not an LRU).
 const CACHE_LIMIT: usize = 4096;
 
@@ -40,7 +28,7 @@ struct Attribute {
 
 /// Per-database cache of PostgreSQL column facts.
 #[derive(Debug, Default)]
-pub(super) struct Cache {
+pub(in crate::backend) struct Cache {
     postgres: Mutex<HashMap<(u32, i16), Attribute>>,
 }
 
@@ -52,7 +40,7 @@ fn insert_bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, v
 }
 
 /// Fills table, nullability, precision, scale and auto-increment of PostgreSQL result columns.
-pub(super) async fn complete_postgres(
+pub(in crate::backend) async fn complete_postgres(
     conn: &mut PgConnection,
     cache: &Cache,
     columns: &[PgColumn],
@@ -159,27 +147,6 @@ fn pg_scale(type_name: &str, typmod: i32) -> i32 {
         "numeric" => (typmod - 4) & 0xFFFF,
         "time" | "timestamp" | "timestamptz" if typmod == -1 => 6,
         "time" | "timestamp" | "timestamptz" => typmod,
-        _ => 0,
-    }
-}
-
-/// Connector/J's precision (display size) for MySQL types of fixed size; 0 where it depends on the
-/// column definition sqlx does not expose.
-pub(super) fn mysql_precision(type_name: &str) -> i32 {
-    match type_name {
-        "BIT" => 1,
-        "TINYINT" => 4,
-        "TINYINT UNSIGNED" => 3,
-        "SMALLINT" | "SMALLINT UNSIGNED" => 5,
-        "MEDIUMINT" | "MEDIUMINT UNSIGNED" => 7,
-        "INT" | "INT UNSIGNED" => 10,
-        "BIGINT" => 19,
-        "BIGINT UNSIGNED" => 20,
-        "FLOAT" => 12,
-        "DOUBLE" => 22,
-        "DATE" => 10,
-        "TIME" => 8,
-        "DATETIME" | "TIMESTAMP" => 19,
         _ => 0,
     }
 }
