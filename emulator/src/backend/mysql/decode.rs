@@ -1,4 +1,4 @@
-//! A MySQL row's values by the column's [`Kind`], as the Data API returns them (data-api-facts §6).
+//! A MySQL row's values by the column's [`Kind`], as the Data API returns them.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sqlx::error::BoxDynError;

@@ -1,4 +1,4 @@
-//! A PostgreSQL row's values by column type, as the Data API returns them (data-api-facts §6).
+//! A PostgreSQL row's values by column type, as the Data API returns them.
 
 use chrono::NaiveTime;
 use sqlx::error::BoxDynError;
