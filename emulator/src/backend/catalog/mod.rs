@@ -11,8 +11,8 @@
 //! auto-increment come from its flags (`backend::mysql`), `precision` is the display size Connector/J
 //! gives the fixed-size types and a string's length (in characters; the sessions are utf8mb4), and
 //! `tableName` is looked up in `information_schema` among the tables the statement names
-//! (`fill_tables`; README, "The Data API emulator", names its limit). DECIMAL's
-//! precision and scale stay 0 (sqlx keeps no decimals).
+//! (`complete_mysql`; README, "The Data API emulator", names its limits), and so are a DECIMAL
+//! column's precision and scale (sqlx keeps no decimals).
 //!
 //! Layout: `postgres` (the pgJDBC query and cache), `mysql` (the `information_schema` lookups), and
 //! `names` (which tables and aliases a MySQL statement names, for those lookups).
@@ -21,5 +21,5 @@ mod mysql;
 mod names;
 mod postgres;
 
-pub(super) use self::mysql::{character_columns, fill_tables, mysql_precision};
+pub(super) use self::mysql::{character_columns, complete_mysql, mysql_precision};
 pub(super) use self::postgres::{Cache, complete_postgres};

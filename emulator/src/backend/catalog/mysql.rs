@@ -1,5 +1,6 @@
-//! MySQL column facts sqlx does not expose, from `information_schema`: a result column's table, and
-//! whether a binary-flagged column holds characters; and Connector/J's precision of fixed-size types.
+//! MySQL column facts sqlx does not expose, from `information_schema`: a result column's table and
+//! a DECIMAL's precision and scale, and whether a binary-flagged column holds characters; and
+//! Connector/J's precision of fixed-size types.
 
 use sqlx::mysql::MySqlColumn;
 use sqlx::{Column as _, MySqlConnection, Row, TypeInfo};
@@ -28,12 +29,15 @@ pub(in crate::backend) fn mysql_precision(type_name: &str) -> i32 {
     }
 }
 
-/// Fills `tableName` of result columns, as Connector/J's `getTableName` (the original table): sqlx
-/// keeps the column definition's table private, so each column is looked up by its name (or the
-/// column it aliases) among the columns of the tables the statement names after `FROM`/`JOIN` in the
-/// current database; a name found in exactly one of them gives that table. Limit: an expression
-/// aliased to a column name of one of those tables (`COUNT(*) AS id`) is reported with that table.
-pub(in crate::backend) async fn fill_tables(
+/// Fills `tableName` of result columns, as Connector/J's `getTableName` (the original table), and a
+/// DECIMAL column's `precision` and `scale` (its declared M and D, as Connector/J's `getPrecision`
+/// and `getScale` give them): sqlx keeps the column definition's table and decimals private, so each
+/// column is looked up by its name (or the column it aliases) among the columns of the tables the
+/// statement names after `FROM`/`JOIN` in the current database; a name found in exactly one of them
+/// gives that table and, for a DECIMAL, its `NUMERIC_PRECISION` and `NUMERIC_SCALE`. Limits: an
+/// expression aliased to a column name of one of those tables (`COUNT(*) AS id`) is reported with
+/// that table, and a DECIMAL expression (`SUM(price)`, `CAST(x AS DECIMAL(10,2))`) keeps 0 and 0.
+pub(in crate::backend) async fn complete_mysql(
     conn: &mut MySqlConnection,
     sql: &str,
     metadata: &mut [Column],
@@ -44,7 +48,8 @@ pub(in crate::backend) async fn fill_tables(
     }
     let placeholders = vec!["?"; tables.len()].join(", ");
     let query = format!(
-        "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS \
+        "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE \
+         FROM information_schema.COLUMNS \
          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({placeholders})"
     );
     let mut query = sqlx::query(&query);
@@ -58,9 +63,13 @@ pub(in crate::backend) async fn fill_tables(
     let found = rows
         .iter()
         .map(|row| {
-            let table: String = row.try_get_unchecked(0)?;
-            let column: String = row.try_get_unchecked(1)?;
-            Ok((table, column))
+            Ok(Found {
+                table: row.try_get_unchecked(0)?,
+                column: row.try_get_unchecked(1)?,
+                data_type: row.try_get_unchecked(2)?,
+                precision: row.try_get_unchecked(3)?,
+                scale: row.try_get_unchecked(4)?,
+            })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()
         .map_err(|e| Error::statement(Engine::MySql, e))?;
@@ -72,12 +81,29 @@ pub(in crate::backend) async fn fill_tables(
             .map_or(meta.name.as_str(), |(_, source)| source.as_str());
         let mut owners = found
             .iter()
-            .filter(|(_, column)| column.eq_ignore_ascii_case(source));
-        if let (Some((table, _)), None) = (owners.next(), owners.next()) {
-            meta.table_name.clone_from(table);
+            .filter(|found| found.column.eq_ignore_ascii_case(source));
+        if let (Some(owner), None) = (owners.next(), owners.next()) {
+            meta.table_name.clone_from(&owner.table);
+            if meta.type_name == "DECIMAL"
+                && owner.data_type.eq_ignore_ascii_case("decimal")
+                && let (Some(precision), Some(scale)) = (owner.precision, owner.scale)
+            {
+                meta.precision = i32::try_from(precision).unwrap_or(i32::MAX);
+                meta.scale = i32::try_from(scale).unwrap_or(i32::MAX);
+            }
         }
     }
     Ok(())
+}
+
+/// One column of `information_schema.COLUMNS` (read unchecked: its own columns may be in a `_bin`
+/// collation on MySQL 8, and its integer widths differ between MySQL and MariaDB).
+struct Found {
+    table: String,
+    column: String,
+    data_type: String,
+    precision: Option<u64>,
+    scale: Option<u64>,
 }
 
 /// Which of the `binary` columns (sqlx named them BINARY, VARBINARY or …BLOB) hold characters.

@@ -56,7 +56,8 @@ pub(super) fn jdbc_type(name: &str) -> i32 {
 
 /// Connector/J's view of a column. Nullability and auto-increment come from the column definition's
 /// flags; `precision` is the display size of fixed-size types, or a string's length
-/// ([`length_precision`]); `tableName` is filled by `catalog::fill_tables` when metadata is asked for.
+/// ([`length_precision`]); `tableName` and a DECIMAL's precision and scale are filled by
+/// `catalog::complete_mysql` when metadata is asked for.
 pub(super) fn metadata(column: &MySqlColumn) -> Column {
     let name = column.type_info().name();
     let definition = Definition::of(column.type_info());
@@ -70,7 +71,9 @@ pub(super) fn metadata(column: &MySqlColumn) -> Column {
         name: column.name().to_owned(),
         label: column.name().to_owned(),
         type_code: jdbc_type(name),
+        // sqlx names only the integers UNSIGNED; the flag also marks DECIMAL, FLOAT and DOUBLE.
         is_signed: !name.ends_with("UNSIGNED")
+            && !definition.has_flag("UNSIGNED")
             && matches!(
                 name,
                 "TINYINT"

@@ -19,7 +19,7 @@ use self::decode::value;
 use self::definition::Definition;
 use self::kind::{Kind, kinds};
 use self::metadata::{jdbc_type, metadata, text_type_name};
-use super::catalog::fill_tables;
+use super::catalog::complete_mysql;
 use super::{BindValue, Budget, Engine, Error, Result, StatementOutput};
 use crate::params::Rewritten;
 
@@ -89,7 +89,7 @@ pub(super) async fn execute(
         |row, i| value(row, i, kinds[i]),
     )?;
     if metadata_wanted && !output.columns.is_empty() {
-        fill_tables(conn, &statement.sql, &mut output.columns).await?;
+        complete_mysql(conn, &statement.sql, &mut output.columns).await?;
     }
     for ((meta, kind), column) in output.columns.iter_mut().zip(&kinds).zip(&columns) {
         if *kind == Kind::Json {
