@@ -35,7 +35,17 @@ export interface StackConfig {
    * reserve nothing and must say `none`.
    */
   readonly apiReservedConcurrency: number | undefined;
+  /**
+   * `SCHEMA_CHECK_AFTER_MIGRATE` of the migration function: after migrating, compare the live schema
+   * with what the migrations make on a scratch database of the same cluster and, on drift, `report` it
+   * (logged and in the invocation's answer) or `fail` the invocation (and so the deploy). `off` by
+   * default: the check costs a scratch database migrated on every deploy.
+   */
+  readonly schemaCheckAfterMigrate: SchemaCheck;
 }
+
+/** What the migration function does about schema drift after migrating. */
+export type SchemaCheck = 'off' | 'report' | 'fail';
 
 /** The context keys this app reads; anything else in `-c` is left to the CDK. */
 export const CONTEXT_KEYS = [
@@ -48,6 +58,7 @@ export const CONTEXT_KEYS = [
   'backupRetentionDays',
   'rustLog',
   'apiReservedConcurrency',
+  'schemaCheckAfterMigrate',
 ] as const;
 
 /** Reserved concurrency of the API function when the context does not say. */
@@ -109,6 +120,14 @@ export function readConfig(get: (key: string) => unknown): StackConfig {
 
   const apiReservedConcurrency = readReservedConcurrency(get);
 
+  const schemaCheckText = readString(get, 'schemaCheckAfterMigrate') ?? 'off';
+  if (schemaCheckText !== 'off' && schemaCheckText !== 'report' && schemaCheckText !== 'fail') {
+    throw new ConfigError(
+      `schemaCheckAfterMigrate must be "off", "report" or "fail" (got ${JSON.stringify(schemaCheckText)})`,
+    );
+  }
+  const schemaCheckAfterMigrate: SchemaCheck = schemaCheckText;
+
   return {
     stage,
     engine,
@@ -119,6 +138,7 @@ export function readConfig(get: (key: string) => unknown): StackConfig {
     backupRetentionDays,
     rustLog,
     apiReservedConcurrency,
+    schemaCheckAfterMigrate,
   };
 }
 

@@ -145,7 +145,13 @@ export class UsersServiceStack extends Stack {
       timeout: MIGRATION_TIMEOUT,
       memorySize: 256,
       description: 'Applies pending SeaORM migrations through the Data API (DynamoDB ledger and lock)',
-      environment: { ...databaseEnvironment, DYNAMODB_TABLE_NAME: this.ledgerTable.tableName },
+      environment: {
+        ...databaseEnvironment,
+        DYNAMODB_TABLE_NAME: this.ledgerTable.tableName,
+        // The drift check's scratch database lives on this cluster and is reached the way the
+        // migrations are (Data API, master secret): it needs no grant beyond theirs.
+        SCHEMA_CHECK_AFTER_MIGRATE: config.schemaCheckAfterMigrate,
+      },
     });
     this.cluster.grantDataApiAccess(this.migrationFunction);
     this.migrationFunction.addToRolePolicy(

@@ -19,6 +19,7 @@ describe('config', () => {
       backupRetentionDays: 1,
       rustLog: 'info',
       apiReservedConcurrency: 10,
+      schemaCheckAfterMigrate: 'off',
     });
     assert.equal(stackName(config({})), 'UsersService-dev');
   });
@@ -49,6 +50,9 @@ describe('config', () => {
     assert.equal(config({ apiReservedConcurrency: '25' }).apiReservedConcurrency, 25);
     assert.equal(config({ apiReservedConcurrency: 40 }).apiReservedConcurrency, 40);
     assert.equal(config({ apiReservedConcurrency: 'none' }).apiReservedConcurrency, undefined);
+    for (const value of ['off', 'report', 'fail']) {
+      assert.equal(config({ schemaCheckAfterMigrate: value }).schemaCheckAfterMigrate, value);
+    }
     const fromJson = config({ maxCapacity: 8, deletionProtection: false, stage: 'prod' });
     assert.equal(fromJson.maxCapacity, 8);
     assert.equal(fromJson.deletionProtection, false, 'an explicit value beats the stage default');
@@ -91,6 +95,8 @@ describe('config', () => {
       [{ apiReservedConcurrency: '2.5' }, /apiReservedConcurrency/],
       [{ apiReservedConcurrency: 1001 }, /apiReservedConcurrency/],
       [{ apiReservedConcurrency: 'unlimited' }, /apiReservedConcurrency must be a number/],
+      [{ schemaCheckAfterMigrate: 'true' }, /schemaCheckAfterMigrate must be "off", "report" or "fail" \(got "true"\)/],
+      [{ schemaCheckAfterMigrate: true }, /schemaCheckAfterMigrate must be a string/],
     ];
     for (const [context, message] of cases) {
       assert.throws(

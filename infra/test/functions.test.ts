@@ -93,7 +93,15 @@ describe('Rust Lambda functions', () => {
       assert.deepEqual(resource.Properties.Environment.Variables, {
         ...databaseEnv(s, engine),
         DYNAMODB_TABLE_NAME: { Ref: tableId },
+        SCHEMA_CHECK_AFTER_MIGRATE: 'off',
       });
+    }
+  });
+
+  it('turn on the schema drift check after migrating from context', () => {
+    for (const value of ['report', 'fail']) {
+      const { resource } = functionResource(synth({ schemaCheckAfterMigrate: value }), 'migrationFunction');
+      assert.equal(resource.Properties.Environment.Variables.SCHEMA_CHECK_AFTER_MIGRATE, value);
     }
   });
 

@@ -9,6 +9,31 @@ pub enum Error {
     #[error(transparent)]
     Migration(#[from] migration::Error),
 
+    /// A setting is missing or invalid.
+    #[error("configuration: {0}")]
+    Config(String),
+
+    /// The Data API settings are missing or invalid.
+    #[error("configuration of the Data API target")]
+    DataApiConfig(#[source] data_api::Error),
+
+    /// The drift check after migrating could not run (the scratch database, a catalogue read,
+    /// migrating the scratch database).
+    #[error("the schema check after migrating")]
+    SchemaCheck(#[source] schema::Error),
+
+    /// The drift check after migrating found the live schema different from what the migrations
+    /// make, and `SCHEMA_CHECK_AFTER_MIGRATE` is `fail`. The migrations applied stay applied.
+    #[error(
+        "schema drift: the live database differs from what the migrations make in {} place(s): {}",
+        .differences.len(),
+        .differences.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    Drift {
+        /// What differs (expected: the migrations; actual: the live database).
+        differences: Vec<schema::Difference>,
+    },
+
     /// The invocation's deadline left migrations pending: the invocation fails, so a deploy-time
     /// trigger never lets the API go out on a schema that is not up to date. What was applied
     /// stays applied; invoking again continues.

@@ -15,11 +15,15 @@
 //! - A failed migration, a lock that stays held, or an unknown outcome returns `Err`, so the
 //!   invocation fails (and a CloudFormation custom resource reports the failure).
 //! - A CloudFormation custom-resource `Delete` event (`"RequestType": "Delete"`) runs nothing.
+//! - With a [`DriftCheck`] (`SCHEMA_CHECK_AFTER_MIGRATE=report|fail`), a run that leaves nothing
+//!   pending is followed by the schema drift check; its report is in the summary, and with `fail`
+//!   drift fails the invocation.
 
 use std::time::{Instant, SystemTime};
 
 use migration::{DynamoLedger, Ledger, Migrator, RunOptions, Runner, Target};
 
+use crate::drift::DriftCheck;
 use crate::error::{Error, Result};
 
 /// What the handler knows about one invocation.
@@ -50,7 +54,7 @@ impl Invocation {
 }
 
 /// The JSON the Lambda returns.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct Summary {
     /// `ok` (nothing pending) or `skipped` (a CloudFormation `Delete`).
     pub status: &'static str,
@@ -64,6 +68,8 @@ pub struct Summary {
     pub runner_id: String,
     /// Where the ledger lives.
     pub ledger: String,
+    /// The drift check's report, when `SCHEMA_CHECK_AFTER_MIGRATE` asks for one (`null` otherwise).
+    pub schema_check: Option<schema::Report>,
 }
 
 /// The ledger and target built once per Lambda container.
@@ -75,14 +81,18 @@ pub struct Setup {
     pub ledger: DynamoLedger,
     /// Options applied to every run (the deadline is set per invocation).
     pub options: RunOptions,
+    /// The drift check after migrating, when switched on.
+    pub drift_check: Option<DriftCheck>,
 }
 
-/// Handles one invocation: applies every pending migration that fits before the deadline.
+/// Handles one invocation: applies every pending migration that fits before the deadline, then,
+/// when [`Setup::drift_check`] is set, checks the live schema against the migrations'.
 ///
 /// # Errors
 /// [`Error::Migration`] with whatever [`Runner::up_report`] reports (a failed migration, the lock
-/// held past the wait, an unknown outcome, drift, a lost lease); [`Error::Incomplete`] when the
-/// deadline left migrations pending.
+/// held past the wait, an unknown outcome, an edited applied migration, a lost lease);
+/// [`Error::Incomplete`] when the deadline left migrations pending; [`Error::SchemaCheck`] or
+/// [`Error::Drift`] from the drift check.
 pub async fn handle(
     setup: &Setup,
     event: &serde_json::Value,
@@ -100,6 +110,7 @@ pub async fn handle(
             deadline_reached: false,
             runner_id,
             ledger: describe,
+            schema_check: None,
         });
     }
     let mut options = setup.options.clone();
@@ -113,6 +124,10 @@ pub async fn handle(
             pending: report.pending,
         });
     }
+    let schema_check = match &setup.drift_check {
+        Some(check) => Some(check.run().await?),
+        None => None,
+    };
     Ok(Summary {
         status: "ok",
         applied: report.applied,
@@ -120,6 +135,7 @@ pub async fn handle(
         deadline_reached: report.deadline_reached,
         runner_id,
         ledger: describe,
+        schema_check,
     })
 }
 

@@ -22,15 +22,23 @@
 //! # }
 //! ```
 //!
-//! Layout: [`handler`] is one invocation ([`Setup`], [`Invocation`], [`handle`] → [`Summary`]);
-//! [`error`] the crate's [`Error`]. The binary (`src/main.rs`) reads the configuration and runs
-//! the Lambda runtime.
+//! After migrating it can check the live schema for drift against what the migrations make
+//! ([`DriftCheck`], off unless `SCHEMA_CHECK_AFTER_MIGRATE` is `report` or `fail`).
+//!
+//! Layout: [`config`] reads the environment once ([`Config`]); [`handler`] is one invocation
+//! ([`Setup`], [`Invocation`], [`handle`] → [`Summary`]); [`drift`] the check after migrating;
+//! [`error`] the crate's [`Error`]. The binary (`src/main.rs`) builds the [`Setup`] and runs the
+//! Lambda runtime.
 
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used)]
 
+pub mod config;
+pub mod drift;
 pub mod error;
 pub mod handler;
 
+pub use config::{Config, OnDrift};
+pub use drift::DriftCheck;
 pub use error::{Error, Result};
 pub use handler::{Invocation, Setup, Summary, handle};

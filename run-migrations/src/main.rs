@@ -1,16 +1,15 @@
 //! `run-migrations`: the Lambda that applies pending migrations (the article's `runMigrations`).
 //!
-//! Configuration, read once per container: `CLUSTER_ARN`, `SECRET_ARN`, `DATABASE_NAME`,
-//! `DATABASE_ENGINE` (the Data API target), `DYNAMODB_TABLE_NAME` (the ledger and its lock),
-//! optionally `MIGRATION_LOCK_WAIT_SECS` (default 60). Each invocation returns the JSON summary of
-//! [`run_migrations::handle`], or fails when a migration fails or the deadline leaves migrations
-//! pending.
-
-use std::time::Duration;
+//! Configuration, read once per container ([`run_migrations::Config`]): `CLUSTER_ARN`,
+//! `SECRET_ARN`, `DATABASE_NAME`, `DATABASE_ENGINE` (the Data API target), `DYNAMODB_TABLE_NAME`
+//! (the ledger and its lock), optionally `MIGRATION_LOCK_WAIT_SECS` (default 60) and
+//! `SCHEMA_CHECK_AFTER_MIGRATE` (`off`, `report`, `fail`). Each invocation returns the JSON summary
+//! of [`run_migrations::handle`], or fails when a migration fails, the deadline leaves migrations
+//! pending, or (with `fail`) the schema drifted.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use migration::{DynamoLedger, LockConfig, RunOptions, Target};
-use run_migrations::{Invocation, Setup};
+use run_migrations::{Config, DriftCheck, Invocation, Setup};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -21,7 +20,8 @@ async fn main() -> Result<(), Error> {
         .with_ansi(false)
         .without_time()
         .init();
-    let setup = setup().await?;
+    let config = Config::from_lookup(|name| std::env::var(name).ok())?;
+    let setup = setup(config).await?;
     let setup = &setup;
     lambda_runtime::run(service_fn(
         async move |event: LambdaEvent<serde_json::Value>| {
@@ -38,26 +38,27 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
-async fn setup() -> anyhow::Result<Setup> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let config = data_api::Config::from_lookup(migration::article::with_defaults(env))?;
-    let table = env("DYNAMODB_TABLE_NAME")
-        .ok_or_else(|| anyhow::anyhow!("DYNAMODB_TABLE_NAME: is required (the ledger table)"))?;
-    let wait = match env("MIGRATION_LOCK_WAIT_SECS") {
-        Some(text) => text.parse().map_err(|_| {
-            anyhow::anyhow!("MIGRATION_LOCK_WAIT_SECS: {text:?} is not a number of seconds")
-        })?,
-        None => 60,
-    };
+/// The clients, built once from one read of the AWS settings.
+async fn setup(config: Config) -> anyhow::Result<Setup> {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let api = data_api::DataApi::with_sdk_config(&sdk, config.data_api.clone());
     let lock = LockConfig {
-        wait: Duration::from_secs(wait),
+        wait: config.lock_wait,
         ..LockConfig::default()
     };
-    let target = Target::data_api(data_api::DataApi::with_default_aws_config(config).await)?;
-    let ledger = DynamoLedger::from_env(table).await.with_lock_config(lock);
+    let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::new(&sdk), &config.ledger_table)
+        .with_lock_config(lock);
+    let drift_check = config.schema_check.map(|on_drift| DriftCheck {
+        target: schema::Target::DataApiWithSdk {
+            config: config.data_api.clone(),
+            sdk: Box::new(sdk.clone()),
+        },
+        on_drift,
+    });
     Ok(Setup {
-        target,
+        target: Target::data_api(api)?,
         ledger,
         options: RunOptions::default(),
+        drift_check,
     })
 }

@@ -10,8 +10,17 @@ use crate::error::{Error, Result};
 pub enum Target {
     /// `mysql://…/db` or `postgres://…/db`.
     Url(String),
-    /// The Data API (`CLUSTER_ARN`, `SECRET_ARN`, `DATABASE_NAME`, `DATABASE_ENGINE`).
+    /// The Data API (`CLUSTER_ARN`, `SECRET_ARN`, `DATABASE_NAME`, `DATABASE_ENGINE`), with the AWS
+    /// settings of the default chain (region, credentials, `AWS_ENDPOINT_URL_RDS_DATA`).
     DataApi(data_api::Config),
+    /// The Data API with AWS settings loaded already (by the run-migrations function, or a test
+    /// pointing at the emulator): no second read of the environment.
+    DataApiWithSdk {
+        /// The adapter's settings.
+        config: data_api::Config,
+        /// Region, credentials, endpoint (boxed: it is ten times the size of the other variants).
+        sdk: Box<aws_config::SdkConfig>,
+    },
 }
 
 /// An open target.
@@ -58,7 +67,9 @@ impl Target {
     /// [`Error::Config`] for a URL without one.
     pub fn database(&self) -> Result<String> {
         match self {
-            Target::DataApi(config) => Ok(config.database.clone()),
+            Target::DataApi(config) | Target::DataApiWithSdk { config, .. } => {
+                Ok(config.database.clone())
+            }
             Target::Url(url) => {
                 let path = url
                     .split_once("://")
@@ -85,6 +96,14 @@ impl Target {
                 let mut config = config.clone();
                 config.database = name.to_owned();
                 Target::DataApi(config)
+            }
+            Target::DataApiWithSdk { config, sdk } => {
+                let mut config = config.clone();
+                config.database = name.to_owned();
+                Target::DataApiWithSdk {
+                    config,
+                    sdk: sdk.clone(),
+                }
             }
             Target::Url(url) => {
                 let (base, query) = url
@@ -117,18 +136,24 @@ impl Target {
                     .map_err(|e| Error::Config(format!("connecting: {e}")))?,
                 api: None,
             }),
-            Target::DataApi(config) => {
-                let api = data_api::DataApi::with_default_aws_config(config.clone()).await;
-                Ok(Connection {
-                    db: api.connection().map_err(Error::Connect)?,
-                    api: Some(api),
-                })
+            Target::DataApi(config) => Connection::data_api(
+                data_api::DataApi::with_default_aws_config(config.clone()).await,
+            ),
+            Target::DataApiWithSdk { config, sdk } => {
+                Connection::data_api(data_api::DataApi::with_sdk_config(sdk, config.clone()))
             }
         }
     }
 }
 
 impl Connection {
+    fn data_api(api: data_api::DataApi) -> Result<Self> {
+        Ok(Connection {
+            db: api.connection().map_err(Error::Connect)?,
+            api: Some(api),
+        })
+    }
+
     /// The engine.
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()

@@ -316,7 +316,7 @@ impl TestEmulator {
     }
 
     /// The AWS settings a client of this emulator uses: its endpoint, test credentials.
-    fn sdk_config(&self) -> aws_config::SdkConfig {
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))

@@ -20,7 +20,11 @@ test_support::on_data_api_engines!(
 const CREATE: &str = "m20261126_000001_create_users_table";
 const SEED: &str = "m20261126_000002_seed_users";
 
-fn setup(emulator: &TestEmulator, moto: &Moto, table: &str) -> Result<run_migrations::Setup> {
+pub(crate) fn setup(
+    emulator: &TestEmulator,
+    moto: &Moto,
+    table: &str,
+) -> Result<run_migrations::Setup> {
     Ok(run_migrations::Setup {
         target: Target::data_api(emulator.data_api())?,
         // A 20 s lease, and a wait long enough for the other invocation to finish.
@@ -30,10 +34,11 @@ fn setup(emulator: &TestEmulator, moto: &Moto, table: &str) -> Result<run_migrat
             Duration::ZERO,
         )),
         options: RunOptions::default(),
+        drift_check: None,
     })
 }
 
-fn invocation(id: &str) -> run_migrations::Invocation {
+pub(crate) fn invocation(id: &str) -> run_migrations::Invocation {
     run_migrations::Invocation {
         request_id: id.into(),
         function_name: "run-migrations".into(),

@@ -1,4 +1,5 @@
 //! The run-migrations function's handler against the Data API emulator (MariaDB and PostgreSQL
 //! behind it) and a moto server for the DynamoDB ledger.
 
+mod drift;
 mod handler;
