@@ -3,49 +3,7 @@
 
 use std::time::Duration;
 
-use crate::Error;
-
-/// The SQL engine behind the cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Engine {
-    /// Aurora MySQL (SeaORM's MySQL backend).
-    MySql,
-    /// Aurora PostgreSQL (SeaORM's PostgreSQL backend).
-    Postgres,
-}
-
-impl Engine {
-    /// The SeaORM backend that generates this engine's SQL.
-    pub fn backend(self) -> sea_orm::DbBackend {
-        match self {
-            Engine::MySql => sea_orm::DbBackend::MySql,
-            Engine::Postgres => sea_orm::DbBackend::Postgres,
-        }
-    }
-
-    pub(crate) fn dialect(self) -> sql_lexer::Dialect {
-        match self {
-            Engine::MySql => sql_lexer::Dialect::MySql,
-            Engine::Postgres => sql_lexer::Dialect::Postgres,
-        }
-    }
-}
-
-impl std::str::FromStr for Engine {
-    type Err = String;
-
-    /// `mysql` / `aurora-mysql` / `mariadb`, `postgres` / `postgresql` / `aurora-postgresql`.
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text.to_ascii_lowercase().as_str() {
-            "mysql" | "aurora-mysql" | "mariadb" => Ok(Engine::MySql),
-            "postgres" | "postgresql" | "aurora-postgresql" => Ok(Engine::Postgres),
-            other => Err(format!(
-                "unknown engine {other:?}; expected mysql or postgres"
-            )),
-        }
-    }
-}
+use crate::{Engine, Error};
 
 /// How long and how often calls are retried.
 ///
@@ -219,6 +177,7 @@ mod tests {
     const ENGINE: (&str, &str) = ("DATABASE_ENGINE", "mysql");
 
     #[test]
+    #[cfg(all(feature = "mysql", feature = "postgres"))]
     fn every_variable_is_read_and_none_has_a_default() {
         let config =
             Config::from_lookup(lookup(&[CLUSTER, SECRET, DATABASE, ENGINE])).expect("valid");

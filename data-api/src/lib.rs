@@ -35,6 +35,18 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Features
+//!
+//! - `mysql` (default): Aurora MySQL — [`Engine::MySql`], Connector/J's type names, MySQL's casts
+//!   and SeaORM's MySQL probes.
+//! - `postgres` (default): Aurora PostgreSQL — [`Engine::Postgres`], pgJDBC's type names,
+//!   PostgreSQL's casts, array parameters and probes.
+//!
+//! An engine's variant exists only with its feature, so a build for one engine carries none of the
+//! other's code; `DATABASE_ENGINE` naming an engine the build lacks makes [`Config::from_env`] fail
+//! with an error naming the feature. At least one is required (`compile_error!` otherwise). Neither
+//! pulls in a database driver.
+//!
 //! # Transactions
 //!
 //! SeaORM's proxy interface gives a statement no session and lets `begin`/`commit` return no error.
@@ -125,7 +137,9 @@
 //! `ProxyDatabaseTrait`), `client` (calls and retries), `sql` (placeholders), `values` (parameters
 //! out, fields in), `probe` (SeaORM's own queries by shape), `aws` (exception names and message
 //! patterns), [`hook`] (a caller's check before each statement and commit; DDL is sent with
-//! `continueAfterTimeout`, see [`is_ddl`]), `error`, `config`, [`keyset`].
+//! `continueAfterTimeout`, see [`is_ddl`]), `error`, `config`, [`keyset`]. `values` is split into
+//! `encode` (parameters out) and `decode` (fields in); `engine` holds [`Engine`] and, one file per
+//! engine behind its feature (`engine/mysql.rs`, `engine/postgres.rs`), what differs between them.
 
 #![warn(missing_docs)]
 
@@ -133,6 +147,7 @@ mod aws;
 mod client;
 mod config;
 mod connection;
+mod engine;
 mod error;
 pub mod hook;
 pub mod keyset;
@@ -143,8 +158,9 @@ mod transaction;
 mod values;
 
 pub use crate::client::is_ddl;
-pub use crate::config::{Config, Engine, RetryPolicy};
+pub use crate::config::{Config, RetryPolicy};
 pub use crate::connection::DataApi;
+pub use crate::engine::Engine;
 pub use crate::error::{
     AwsError, Constraint, Error, NO_ANSWER, Unavailable, aws_error, is_response_too_large, sql_err,
     unavailable,

@@ -12,8 +12,7 @@
 //! The shapes are those SeaORM 1.1 and sea-schema 0.16 print (`sea-orm/src/executor/paginator.rs`,
 //! `sea-schema/src/probe.rs`); the tests pin them.
 
-use sea_orm::DbBackend;
-
+use crate::Engine;
 use crate::values::Kind;
 
 /// A SeaORM query recognised by its shape: its one result column and the kind SeaORM reads it as.
@@ -26,21 +25,15 @@ pub(crate) struct Probe {
 }
 
 /// The probe `sql` (as SeaORM built it, before placeholder translation) is, if any.
-pub(crate) fn recognise(sql: &str, backend: DbBackend) -> Option<Probe> {
-    let quote = match backend {
-        DbBackend::MySql => '`',
-        _ => '"',
-    };
+pub(crate) fn recognise(sql: &str, engine: Engine) -> Option<Probe> {
+    let quote = engine.identifier_quote();
     let sql = sql.trim();
     if let Some(rest) = sql.strip_prefix("SELECT COUNT(*) AS num_items FROM (") {
         let tail = format!(") AS {quote}sub_query{quote}");
         if rest.ends_with(&tail) {
             return Some(Probe {
                 column: "num_items",
-                kind: match backend {
-                    DbBackend::Postgres => Kind::BigInt,
-                    _ => Kind::Int,
-                },
+                kind: engine.count_kind(),
             });
         }
         return None;
@@ -63,6 +56,7 @@ mod tests {
     use sea_orm::{DbBackend, Statement};
 
     use super::{Probe, recognise};
+    use crate::Engine;
     use crate::values::Kind;
 
     /// The count statement exactly as `Paginator::num_items` builds it.
@@ -91,8 +85,9 @@ mod tests {
 
     #[test]
     fn seaorm_count_and_schema_probes_are_recognised() {
-        for backend in [DbBackend::MySql, DbBackend::Postgres] {
-            let count = recognise(&count_statement(backend).sql, backend);
+        for &engine in Engine::ENABLED {
+            let backend = engine.backend();
+            let count = recognise(&count_statement(backend).sql, engine);
             let kind = if backend == DbBackend::MySql {
                 Kind::Int
             } else {
@@ -109,7 +104,7 @@ mod tests {
             for column in ["has_table", "has_column", "has_index"] {
                 let sql = has_statement(backend, column).sql;
                 assert_eq!(
-                    recognise(&sql, backend).map(|p| (p.column, p.kind)),
+                    recognise(&sql, engine).map(|p| (p.column, p.kind)),
                     Some((column, Kind::Bool)),
                     "{sql}"
                 );
@@ -119,7 +114,7 @@ mod tests {
 
     #[test]
     fn user_queries_on_columns_with_those_names_are_not_probes() {
-        for backend in [DbBackend::MySql, DbBackend::Postgres] {
+        for &engine in Engine::ENABLED {
             for sql in [
                 "SELECT num_items FROM orders",
                 "SELECT `id`, `num_items` FROM `orders` WHERE `num_items` > ?",
@@ -130,7 +125,7 @@ mod tests {
                 "SELECT COUNT(*) > 0 AS has_table FROM furniture",
                 "SELECT SUM(num_items) AS num_items FROM (SELECT * FROM orders) AS sub_query",
             ] {
-                assert_eq!(recognise(sql, backend), None, "{backend:?}: {sql}");
+                assert_eq!(recognise(sql, engine), None, "{engine:?}: {sql}");
             }
         }
     }

@@ -267,7 +267,7 @@ impl ProxyDatabaseTrait for Proxy {
             .await
             .map_err(|e| e.into_db_err(true))?;
         let engine = self.client.config.engine;
-        let probe = probe::recognise(&statement.sql, engine.backend());
+        let probe = probe::recognise(&statement.sql, engine);
         rows(&output, engine, probe).map_err(|e| e.into_db_err(true))
     }
 
@@ -359,7 +359,8 @@ impl Proxy {
     }
 }
 
-#[cfg(test)]
+// The rows here carry pgJDBC type names.
+#[cfg(all(test, feature = "postgres"))]
 mod tests {
     use std::collections::BTreeMap;
 

@@ -4,7 +4,11 @@
 //! because SeaORM's proxy turns a variant mismatch into a silent `None`.
 
 use aws_sdk_rdsdata::types::{ArrayValue, ColumnMetadata, Field};
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+#[cfg(feature = "postgres")]
+use chrono::FixedOffset;
+#[cfg(feature = "mysql")]
+use chrono::Utc;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use sea_orm::sea_query::{ArrayType, Value};
 
 use super::ValueError;
@@ -31,7 +35,7 @@ impl<'a> Decoder<'a> {
     pub(crate) fn new(column: &'a ColumnMetadata, engine: Engine) -> Self {
         Self {
             column,
-            kind: kind_of(column.type_name().unwrap_or_default(), engine),
+            kind: engine.kind_of(column.type_name().unwrap_or_default()),
         }
     }
 
@@ -63,16 +67,24 @@ impl<'a> Decoder<'a> {
 }
 
 /// The Rust-side type a column decodes to.
+///
+/// A kind only one engine's type names give exists only with that engine's feature: MySQL's
+/// `TINYINT`, unsigned integers and `TIMESTAMP` (UTC); PostgreSQL's `uuid`, `timestamptz` and typed arrays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Bool,
+    #[cfg(feature = "mysql")]
     TinyInt,
     SmallInt,
     Int,
     BigInt,
+    #[cfg(feature = "mysql")]
     TinyUnsigned,
+    #[cfg(feature = "mysql")]
     SmallUnsigned,
+    #[cfg(feature = "mysql")]
     Unsigned,
+    #[cfg(feature = "mysql")]
     BigUnsigned,
     Float,
     Double,
@@ -80,97 +92,57 @@ pub(crate) enum Kind {
     String,
     Bytes,
     Json,
+    #[cfg(feature = "postgres")]
     Uuid,
     Date,
     Time,
     DateTime,
+    #[cfg(feature = "mysql")]
     DateTimeUtc,
+    #[cfg(feature = "postgres")]
     DateTimeWithTimeZone,
     Array(ArrayKind),
 }
 
-/// Element kinds of PostgreSQL arrays.
+/// Element kinds of arrays: PostgreSQL's typed arrays, and text (the one kind a MySQL answer has
+/// been seen to carry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ArrayKind {
+    #[cfg(feature = "postgres")]
     Bool,
+    #[cfg(feature = "postgres")]
     SmallInt,
+    #[cfg(feature = "postgres")]
     Int,
+    #[cfg(feature = "postgres")]
     BigInt,
+    #[cfg(feature = "postgres")]
     Float,
+    #[cfg(feature = "postgres")]
     Double,
+    #[cfg(feature = "postgres")]
     Decimal,
     String,
+    #[cfg(feature = "postgres")]
     Uuid,
-}
-
-/// The kind for a column's `typeName` (Connector/J or pgJDBC spelling).
-pub(crate) fn kind_of(type_name: &str, engine: Engine) -> Kind {
-    match engine {
-        Engine::MySql => match type_name {
-            "BIT" | "BOOL" | "BOOLEAN" => Kind::Bool,
-            "TINYINT" => Kind::TinyInt,
-            "SMALLINT" => Kind::SmallInt,
-            "MEDIUMINT" | "INT" | "INTEGER" => Kind::Int,
-            "BIGINT" => Kind::BigInt,
-            "TINYINT UNSIGNED" => Kind::TinyUnsigned,
-            "SMALLINT UNSIGNED" => Kind::SmallUnsigned,
-            "MEDIUMINT UNSIGNED" | "INT UNSIGNED" | "INTEGER UNSIGNED" => Kind::Unsigned,
-            "BIGINT UNSIGNED" => Kind::BigUnsigned,
-            "FLOAT" | "FLOAT UNSIGNED" => Kind::Float,
-            "DOUBLE" | "DOUBLE UNSIGNED" | "REAL" => Kind::Double,
-            "DECIMAL" | "DECIMAL UNSIGNED" => Kind::Decimal,
-            "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" => Kind::Bytes,
-            "JSON" => Kind::Json,
-            "DATE" => Kind::Date,
-            "TIME" => Kind::Time,
-            "DATETIME" => Kind::DateTime,
-            "TIMESTAMP" => Kind::DateTimeUtc,
-            // MySQL has no arrays, but a captured answer has a `_VARCHAR` column with an
-            // `arrayValue` (jeremydaly/data-api-client `test/sample-query-response.json`).
-            name if name.starts_with('_') => Kind::Array(ArrayKind::String),
-            _ => Kind::String,
-        },
-        Engine::Postgres => match type_name {
-            "bool" => Kind::Bool,
-            "int2" => Kind::SmallInt,
-            "int4" | "oid" => Kind::Int,
-            "int8" => Kind::BigInt,
-            "float4" => Kind::Float,
-            "float8" => Kind::Double,
-            "numeric" => Kind::Decimal,
-            "bytea" => Kind::Bytes,
-            "json" | "jsonb" => Kind::Json,
-            "uuid" => Kind::Uuid,
-            "date" => Kind::Date,
-            "time" => Kind::Time,
-            "timestamp" => Kind::DateTime,
-            "timestamptz" => Kind::DateTimeWithTimeZone,
-            "_bool" => Kind::Array(ArrayKind::Bool),
-            "_int2" => Kind::Array(ArrayKind::SmallInt),
-            "_int4" => Kind::Array(ArrayKind::Int),
-            "_int8" => Kind::Array(ArrayKind::BigInt),
-            "_float4" => Kind::Array(ArrayKind::Float),
-            "_float8" => Kind::Array(ArrayKind::Double),
-            "_numeric" => Kind::Array(ArrayKind::Decimal),
-            "_uuid" => Kind::Array(ArrayKind::Uuid),
-            name if name.starts_with('_') => Kind::Array(ArrayKind::String),
-            // text, varchar, bpchar, name, citext, enums (by their own name), …
-            _ => Kind::String,
-        },
-    }
 }
 
 impl Kind {
     fn null(self) -> Value {
         match self {
             Kind::Bool => Value::Bool(None),
+            #[cfg(feature = "mysql")]
             Kind::TinyInt => Value::TinyInt(None),
             Kind::SmallInt => Value::SmallInt(None),
             Kind::Int => Value::Int(None),
             Kind::BigInt => Value::BigInt(None),
+            #[cfg(feature = "mysql")]
             Kind::TinyUnsigned => Value::TinyUnsigned(None),
+            #[cfg(feature = "mysql")]
             Kind::SmallUnsigned => Value::SmallUnsigned(None),
+            #[cfg(feature = "mysql")]
             Kind::Unsigned => Value::Unsigned(None),
+            #[cfg(feature = "mysql")]
             Kind::BigUnsigned => Value::BigUnsigned(None),
             Kind::Float => Value::Float(None),
             Kind::Double => Value::Double(None),
@@ -178,11 +150,14 @@ impl Kind {
             Kind::String => Value::String(None),
             Kind::Bytes => Value::Bytes(None),
             Kind::Json => Value::Json(None),
+            #[cfg(feature = "postgres")]
             Kind::Uuid => Value::Uuid(None),
             Kind::Date => Value::ChronoDate(None),
             Kind::Time => Value::ChronoTime(None),
             Kind::DateTime => Value::ChronoDateTime(None),
+            #[cfg(feature = "mysql")]
             Kind::DateTimeUtc => Value::ChronoDateTimeUtc(None),
+            #[cfg(feature = "postgres")]
             Kind::DateTimeWithTimeZone => Value::ChronoDateTimeWithTimeZone(None),
             Kind::Array(element) => Value::Array(element.array_type(), None),
         }
@@ -192,28 +167,44 @@ impl Kind {
 impl ArrayKind {
     fn array_type(self) -> ArrayType {
         match self {
+            #[cfg(feature = "postgres")]
             ArrayKind::Bool => ArrayType::Bool,
+            #[cfg(feature = "postgres")]
             ArrayKind::SmallInt => ArrayType::SmallInt,
+            #[cfg(feature = "postgres")]
             ArrayKind::Int => ArrayType::Int,
+            #[cfg(feature = "postgres")]
             ArrayKind::BigInt => ArrayType::BigInt,
+            #[cfg(feature = "postgres")]
             ArrayKind::Float => ArrayType::Float,
+            #[cfg(feature = "postgres")]
             ArrayKind::Double => ArrayType::Double,
+            #[cfg(feature = "postgres")]
             ArrayKind::Decimal => ArrayType::Decimal,
             ArrayKind::String => ArrayType::String,
+            #[cfg(feature = "postgres")]
             ArrayKind::Uuid => ArrayType::Uuid,
         }
     }
 
     fn scalar(self) -> Kind {
         match self {
+            #[cfg(feature = "postgres")]
             ArrayKind::Bool => Kind::Bool,
+            #[cfg(feature = "postgres")]
             ArrayKind::SmallInt => Kind::SmallInt,
+            #[cfg(feature = "postgres")]
             ArrayKind::Int => Kind::Int,
+            #[cfg(feature = "postgres")]
             ArrayKind::BigInt => Kind::BigInt,
+            #[cfg(feature = "postgres")]
             ArrayKind::Float => Kind::Float,
+            #[cfg(feature = "postgres")]
             ArrayKind::Double => Kind::Double,
+            #[cfg(feature = "postgres")]
             ArrayKind::Decimal => Kind::Decimal,
             ArrayKind::String => Kind::String,
+            #[cfg(feature = "postgres")]
             ArrayKind::Uuid => Kind::Uuid,
         }
     }
@@ -242,14 +233,19 @@ fn decode(kind: Kind, field: &Field) -> Option<Value> {
             Field::LongValue(v) => *v != 0,
             _ => return None,
         })),
+        #[cfg(feature = "mysql")]
         Kind::TinyInt => Value::TinyInt(Some(i8::try_from(long?).ok()?)),
         Kind::SmallInt => Value::SmallInt(Some(i16::try_from(long?).ok()?)),
         Kind::Int => Value::Int(Some(i32::try_from(long?).ok()?)),
         Kind::BigInt => Value::BigInt(Some(long?)),
+        #[cfg(feature = "mysql")]
         Kind::TinyUnsigned => Value::TinyUnsigned(Some(u8::try_from(long?).ok()?)),
+        #[cfg(feature = "mysql")]
         Kind::SmallUnsigned => Value::SmallUnsigned(Some(u16::try_from(long?).ok()?)),
+        #[cfg(feature = "mysql")]
         Kind::Unsigned => Value::Unsigned(Some(u32::try_from(long?).ok()?)),
         // Above i64::MAX the Data API sends BIGINT UNSIGNED as text.
+        #[cfg(feature = "mysql")]
         Kind::BigUnsigned => Value::BigUnsigned(Some(match field {
             Field::LongValue(v) => u64::try_from(*v).ok()?,
             Field::StringValue(v) => v.parse().ok()?,
@@ -279,6 +275,7 @@ fn decode(kind: Kind, field: &Field) -> Option<Value> {
             Field::BlobValue(b) => serde_json::from_slice(b.as_ref()).ok()?,
             _ => return None,
         })),
+        #[cfg(feature = "postgres")]
         Kind::Uuid => Value::Uuid(boxed(text(field)?.parse().ok()?)),
         Kind::Date => Value::ChronoDate(boxed(
             NaiveDate::parse_from_str(text(field)?, "%Y-%m-%d").ok()?,
@@ -287,9 +284,11 @@ fn decode(kind: Kind, field: &Field) -> Option<Value> {
             NaiveTime::parse_from_str(text(field)?, "%H:%M:%S%.f").ok()?,
         )),
         Kind::DateTime => Value::ChronoDateTime(boxed(parse_timestamp(text(field)?)?)),
+        #[cfg(feature = "mysql")]
         Kind::DateTimeUtc => Value::ChronoDateTimeUtc(boxed(
             DateTime::<Utc>::from_naive_utc_and_offset(parse_timestamp(text(field)?)?, Utc),
         )),
+        #[cfg(feature = "postgres")]
         Kind::DateTimeWithTimeZone => Value::ChronoDateTimeWithTimeZone(boxed(
             DateTime::<FixedOffset>::from_naive_utc_and_offset(
                 parse_timestamp(text(field)?)?,
@@ -432,6 +431,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "postgres")]
     fn an_undecodable_multi_byte_field_is_an_error_not_a_panic() {
         let column = aws_sdk_rdsdata::types::ColumnMetadata::builder()
             .name("id")

@@ -6,12 +6,13 @@
 //! the placeholder gets a cast instead ([`Outgoing::cast`]): timestamps and times with
 //! sub-millisecond digits (hints take at most three), `u64` above `i64::MAX` (sent as an exact
 //! decimal), and PostgreSQL arrays (the Data API takes no array parameters: they travel as an array
-//! literal cast to the array type). Date-times with a time zone are sent in UTC.
+//! literal cast to the array type). Date-times with a time zone are sent in UTC. What differs by
+//! engine (the casts, the uuid hint, arrays) comes from [`crate::engine`].
 
 use aws_sdk_rdsdata::primitives::Blob;
 use aws_sdk_rdsdata::types::{Field, SqlParameter, TypeHint};
 use chrono::{NaiveDateTime, NaiveTime, Timelike};
-use sea_orm::sea_query::{ArrayType, Value};
+use sea_orm::sea_query::Value;
 
 use super::ValueError;
 use crate::Engine;
@@ -24,7 +25,7 @@ pub(crate) struct Outgoing {
     pub(crate) cast: Option<String>,
 }
 
-fn string(name: &str, text: String, hint: Option<TypeHint>) -> SqlParameter {
+pub(crate) fn string(name: &str, text: String, hint: Option<TypeHint>) -> SqlParameter {
     SqlParameter::builder()
         .name(name)
         .value(Field::StringValue(text))
@@ -36,7 +37,7 @@ fn field(name: &str, value: Field) -> SqlParameter {
     SqlParameter::builder().name(name).value(value).build()
 }
 
-fn null(name: &str) -> SqlParameter {
+pub(crate) fn null(name: &str) -> SqlParameter {
     field(name, Field::IsNull(true))
 }
 
@@ -61,14 +62,9 @@ fn time_text(value: NaiveTime) -> (String, bool) {
     }
 }
 
-fn temporal(
-    name: &str,
-    engine: Engine,
-    (text, exact): (String, bool),
-    hint: TypeHint,
-    mysql_cast: &str,
-    postgres_cast: &str,
-) -> Outgoing {
+/// A date-time or time: with its `typeHint` when the text is exact to the millisecond, else as text
+/// cast to `cast` (hints carry at most three fraction digits).
+fn temporal(name: &str, (text, exact): (String, bool), hint: TypeHint, cast: &str) -> Outgoing {
     if exact {
         Outgoing {
             parameter: string(name, text, Some(hint)),
@@ -77,13 +73,7 @@ fn temporal(
     } else {
         Outgoing {
             parameter: string(name, text, None),
-            cast: Some(
-                match engine {
-                    Engine::MySql => mysql_cast,
-                    Engine::Postgres => postgres_cast,
-                }
-                .to_owned(),
-            ),
+            cast: Some(cast.to_owned()),
         }
     }
 }
@@ -127,31 +117,22 @@ pub(crate) fn parameter(name: &str, value: &Value, engine: Engine) -> Result<Out
         )),
         Value::ChronoTime(Some(v)) => temporal(
             name,
-            engine,
             time_text(**v),
             TypeHint::Time,
-            "TIME(6)",
-            "time",
+            engine.exact_temporal_casts().time,
         ),
         Value::ChronoDateTime(Some(v)) => temporal(
             name,
-            engine,
             timestamp_text(**v),
             TypeHint::Timestamp,
-            "DATETIME(6)",
-            "timestamp",
+            engine.exact_temporal_casts().timestamp,
         ),
         Value::ChronoDateTimeUtc(Some(v)) => utc(name, engine, v.naive_utc()),
         Value::ChronoDateTimeLocal(Some(v)) => utc(name, engine, v.naive_utc()),
         Value::ChronoDateTimeWithTimeZone(Some(v)) => utc(name, engine, v.naive_utc()),
-        Value::Uuid(Some(v)) => plain(string(
-            name,
-            v.hyphenated().to_string(),
-            // MySQL has no uuid type: the text goes to a CHAR(36) column as it is.
-            (engine == Engine::Postgres).then_some(TypeHint::Uuid),
-        )),
+        Value::Uuid(Some(v)) => plain(string(name, v.hyphenated().to_string(), engine.uuid_hint())),
         Value::Decimal(Some(v)) => plain(string(name, v.to_string(), Some(TypeHint::Decimal))),
-        Value::Array(kind, values) => array(name, engine, kind, values.as_deref())?,
+        Value::Array(kind, values) => engine.array_parameter(name, kind, values.as_deref())?,
         // NULL of any other type: untyped, so the engine infers it from context.
         other if is_null(other) => plain(null(name)),
         other => {
@@ -201,120 +182,8 @@ fn double(name: &str, v: f64) -> Result<Outgoing, ValueError> {
 fn utc(name: &str, engine: Engine, v: NaiveDateTime) -> Outgoing {
     temporal(
         name,
-        engine,
         timestamp_text(v),
         TypeHint::Timestamp,
-        "DATETIME(6)",
-        "timestamp",
+        engine.exact_temporal_casts().timestamp,
     )
-}
-
-/// PostgreSQL arrays travel as an array literal cast to the array type.
-fn array(
-    name: &str,
-    engine: Engine,
-    kind: &ArrayType,
-    values: Option<&Vec<Value>>,
-) -> Result<Outgoing, ValueError> {
-    if engine == Engine::MySql {
-        return Err(ValueError::Unsendable("an array to MySQL".into()));
-    }
-    let element = pg_array_element(kind)?;
-    let cast = Some(format!("{element}[]"));
-    let Some(values) = values else {
-        return Ok(Outgoing {
-            parameter: null(name),
-            cast,
-        });
-    };
-    let mut literal = String::from("{");
-    for (i, value) in values.iter().enumerate() {
-        if i > 0 {
-            literal.push(',');
-        }
-        match element_text(value)? {
-            None => literal.push_str("NULL"),
-            Some(text) => {
-                literal.push('"');
-                for c in text.chars() {
-                    if c == '"' || c == '\\' {
-                        literal.push('\\');
-                    }
-                    literal.push(c);
-                }
-                literal.push('"');
-            }
-        }
-    }
-    literal.push('}');
-    Ok(Outgoing {
-        parameter: string(name, literal, None),
-        cast,
-    })
-}
-
-fn pg_array_element(kind: &ArrayType) -> Result<&'static str, ValueError> {
-    Ok(match kind {
-        ArrayType::Bool => "bool",
-        ArrayType::TinyInt | ArrayType::SmallInt | ArrayType::TinyUnsigned => "int2",
-        ArrayType::Int | ArrayType::SmallUnsigned => "int4",
-        ArrayType::BigInt | ArrayType::Unsigned => "int8",
-        ArrayType::BigUnsigned | ArrayType::Decimal => "numeric",
-        ArrayType::Float => "float4",
-        ArrayType::Double => "float8",
-        ArrayType::String | ArrayType::Char => "text",
-        ArrayType::Bytes => "bytea",
-        ArrayType::Json => "jsonb",
-        ArrayType::ChronoDate => "date",
-        ArrayType::ChronoTime => "time",
-        ArrayType::ChronoDateTime => "timestamp",
-        ArrayType::ChronoDateTimeUtc
-        | ArrayType::ChronoDateTimeLocal
-        | ArrayType::ChronoDateTimeWithTimeZone => "timestamptz",
-        ArrayType::Uuid => "uuid",
-        #[allow(
-            unreachable_patterns,
-            reason = "variants behind features we do not enable"
-        )]
-        other => return Err(ValueError::Unsendable(format!("an array of {other:?}"))),
-    })
-}
-
-/// An array element as PostgreSQL array-literal text (`None` for NULL).
-fn element_text(value: &Value) -> Result<Option<String>, ValueError> {
-    Ok(match value {
-        Value::Bool(v) => v.map(|v| v.to_string()),
-        Value::TinyInt(v) => v.map(|v| v.to_string()),
-        Value::SmallInt(v) => v.map(|v| v.to_string()),
-        Value::Int(v) => v.map(|v| v.to_string()),
-        Value::BigInt(v) => v.map(|v| v.to_string()),
-        Value::TinyUnsigned(v) => v.map(|v| v.to_string()),
-        Value::SmallUnsigned(v) => v.map(|v| v.to_string()),
-        Value::Unsigned(v) => v.map(|v| v.to_string()),
-        Value::BigUnsigned(v) => v.map(|v| v.to_string()),
-        Value::Float(v) => v.map(|v| v.to_string()),
-        Value::Double(v) => v.map(|v| v.to_string()),
-        Value::String(v) => v.as_deref().cloned(),
-        Value::Char(v) => v.map(|v| v.to_string()),
-        Value::Bytes(v) => v.as_deref().map(|b| {
-            let hex: String = b.iter().map(|byte| format!("{byte:02x}")).collect();
-            format!("\\x{hex}")
-        }),
-        Value::Json(v) => v.as_deref().map(ToString::to_string),
-        Value::ChronoDate(v) => v.as_deref().map(|d| d.format("%Y-%m-%d").to_string()),
-        Value::ChronoTime(v) => v.as_deref().map(|t| t.format("%H:%M:%S%.f").to_string()),
-        Value::ChronoDateTime(v) => v
-            .as_deref()
-            .map(|t| t.format("%Y-%m-%d %H:%M:%S%.f").to_string()),
-        Value::ChronoDateTimeUtc(v) => v.as_deref().map(|t| t.to_rfc3339()),
-        Value::ChronoDateTimeLocal(v) => v.as_deref().map(|t| t.to_rfc3339()),
-        Value::ChronoDateTimeWithTimeZone(v) => v.as_deref().map(|t| t.to_rfc3339()),
-        Value::Uuid(v) => v.as_deref().map(|u| u.hyphenated().to_string()),
-        Value::Decimal(v) => v.as_deref().map(ToString::to_string),
-        other => {
-            return Err(ValueError::Unsendable(format!(
-                "the array element {other:?}"
-            )));
-        }
-    })
 }
