@@ -192,6 +192,15 @@ pub(super) fn compare(native: &Record, adapter: &Record, outcome: Result<()>) ->
             }
         }
     }
+    if adapter.0.len() > native.0.len() && differences.is_empty() {
+        let extra: Vec<&str> = adapter.0[native.0.len()..]
+            .iter()
+            .map(|(s, _)| *s)
+            .collect();
+        differences.push(format!(
+            "the adapter pass ran steps the native one did not: {extra:?}"
+        ));
+    }
     if let Err(error) = outcome {
         differences.push(format!(
             "the adapter pass failed where the native one succeeded: {error:#}"
