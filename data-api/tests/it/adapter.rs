@@ -679,12 +679,23 @@ async fn ambiguous_write_failures_are_not_retried(backend: Backend) -> Result<()
         serde_json::json!({"operation": "ExecuteStatement", "error": "InternalServerErrorException", "count": 2}),
     )?;
     ensure!(count(&db).await? == 1, "read retried");
+    // Both 500s were served (to that read), so it succeeded by retrying, not by missing the rule.
+    ensure!(
+        emulator.faults().rules().is_empty(),
+        "injected errors not served: {:?}",
+        emulator.faults().rules()
+    );
     // Throttling is retried even for writes (the request was refused).
     rule(
         serde_json::json!({"operation": "ExecuteStatement", "error": "ThrottlingException", "count": 2}),
     )?;
     exec(&db, "INSERT INTO t VALUES (2)").await?;
     ensure!(count(&db).await? == 2, "throttled write applied once");
+    ensure!(
+        emulator.faults().rules().is_empty(),
+        "throttling not served: {:?}",
+        emulator.faults().rules()
+    );
     // A commit whose answer is lost is an error, never a success.
     let tx = api.begin().await?;
     exec(tx.connection(), "INSERT INTO t VALUES (3)").await?;
