@@ -2,6 +2,9 @@
 //! compiles and passes clippy with `-D warnings` (no dead code left behind by the other engine), and
 //! with neither it stops at a `compile_error!` that says which features to enable.
 //!
+//! Only the library is built (`--lib`): with the dev-dependencies, feature unification would turn both
+//! engines back on (`test-support` depends on data-api with its default features).
+//!
 //! Cargo runs in a target directory of its own under `CARGO_TARGET_TMPDIR` (a nested cargo must not
 //! wait on the lock of the build running this test); its first run checks data-api's dependencies.
 
