@@ -7,7 +7,8 @@ use super::definition::Definition;
 use crate::backend::catalog::character_columns;
 use crate::backend::{Result, unsupported};
 
-/// How a result column is decoded: the MySQL table of data-api-facts §6, decided once per statement.
+/// How a result column is decoded: the Data API's MySQL type mapping (Aurora User Guide,
+/// `data-api.operations.html`), decided once per statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
     /// TINYINT(1) and BOOL (sqlx's `BOOLEAN`) → `booleanValue`.
@@ -17,7 +18,7 @@ pub(super) enum Kind {
     /// TINYINT … BIGINT → `longValue`.
     Signed,
     /// The UNSIGNED integers → `longValue`; a BIGINT UNSIGNED above `i64::MAX` goes out as its exact
-    /// digits in a `stringValue` (unverified on AWS, data-api-facts §19).
+    /// digits in a `stringValue` (unverified on AWS).
     Unsigned,
     /// FLOAT → `doubleValue`.
     Float,
@@ -74,7 +75,7 @@ fn kind(column: &MySqlColumn) -> Result<Kind> {
         "FLOAT" => Kind::Float,
         "DOUBLE" => Kind::Double,
         "DECIMAL" => Kind::Decimal,
-        // BIT(M>1), YEAR, GEOMETRY and SET are unverified on AWS (data-api-facts §6, §19; SET is
+        // BIT(M>1), YEAR, GEOMETRY and SET are unverified on AWS (the type mapping does not name them; SET is
         // not among the documented string types), so they are refused like any type the Data API
         // does not return. MySQL and MariaDB send a SET column as a string with the SET flag, which
         // sqlx names CHAR.

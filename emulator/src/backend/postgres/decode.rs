@@ -34,7 +34,7 @@ pub(super) fn value(row: &PgRow, i: usize) -> Result<Value> {
     let null = || Value::Null;
     match info.kind() {
         PgTypeKind::Array(elem) => return array(row, i, elem, column.name()),
-        // enum → stringValue (data-api-facts §6); the binary form is the label.
+        // enum → stringValue (the Data API's type mapping); the binary form is the label.
         PgTypeKind::Enum(_) => {
             return Ok(binary(row, i, utf8)?.map_or_else(null, Value::Text));
         }
@@ -48,7 +48,7 @@ pub(super) fn value(row: &PgRow, i: usize) -> Result<Value> {
         "FLOAT4" => get!(row, i, f32).map(|v| Value::Double(v.into())),
         "FLOAT8" => get!(row, i, f64).map(Value::Double),
         "NUMERIC" => binary(row, i, numeric_text)?.map(Value::Decimal),
-        // "text, varchar, char, name, uuid, inet, cidr, enum, oid → stringValue" (data-api-facts §6).
+        // "text, varchar, char, name, uuid, inet, cidr, enum, oid → stringValue" (type mapping).
         "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "\"CHAR\"" => {
             get!(row, i, String).map(Value::Text)
         }
@@ -63,7 +63,7 @@ pub(super) fn value(row: &PgRow, i: usize) -> Result<Value> {
         "BYTEA" => get!(row, i, Vec<u8>).map(Value::Bytes),
         "DATE" => binary(row, i, date_text)?.map(Value::Text),
         "TIME" => get!(row, i, NaiveTime).map(|v| Value::Text(format_time(v))),
-        // timestamptz is sent in UTC and goes out so, without an offset (data-api-facts §6).
+        // timestamptz is sent in UTC and goes out so, without an offset (type mapping).
         "TIMESTAMP" | "TIMESTAMPTZ" => binary(row, i, timestamp_text)?.map(Value::Text),
         "VOID" => Some(Value::Text(String::new())),
         other => return Err(unsupported(column.name(), &other.to_ascii_lowercase())),
@@ -71,7 +71,7 @@ pub(super) fn value(row: &PgRow, i: usize) -> Result<Value> {
     Ok(value.unwrap_or_else(null))
 }
 
-/// A 1-D array of a supported scalar → `arrayValue` (data-api-facts §6).
+/// A 1-D array of a supported scalar → `arrayValue` (the Data API's type mapping).
 fn array(row: &PgRow, i: usize, elem: &PgTypeInfo, column: &str) -> Result<Value> {
     // Binary array header: ndim (i32), … . v2 returns only 1-D arrays.
     if let Some(bytes) = raw_bytes(row, i)? {
@@ -105,7 +105,7 @@ fn array(row: &PgRow, i: usize, elem: &PgTypeInfo, column: &str) -> Result<Value
         "OID" => return string_elements(row, i, oid_text),
         "MACADDR" | "MACADDR8" => return string_elements(row, i, macaddr_text),
         // The AWS page says both "UUID[] supported" and "arrays of UUIDs not supported"
-        // (data-api-facts §19): refused until a recorded run settles it.
+        // (Aurora User Guide, `data-api.operations.html`): refused until a recorded run settles it.
         "UUID" => return Err(unsupported(column, "_uuid")),
         "DATE" => return string_elements(row, i, date_text),
         "TIMESTAMP" | "TIMESTAMPTZ" => return string_elements(row, i, timestamp_text),

@@ -9,8 +9,8 @@ use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo};
 /// A `DECIMAL`-hinted value bound as `numeric` digit for digit, in PostgreSQL's binary format
 /// (`numeric_send`: ndigits, weight, sign, dscale, then base-10000 digits, each a big-endian 16-bit
 /// word). No fixed-precision type sits in between (rust_decimal would keep only 28 significant
-/// digits), and the scale is the one written: "1.50" binds as 1.50 (data-api-facts §5: numeric
-/// needs DECIMAL to stay exact).
+/// digits), and the scale is the one written: "1.50" binds as 1.50 (without the DECIMAL
+/// hint a numeric parameter is not bound exactly).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Numeric {
     /// Base-10000 digits, no leading or trailing zero digit; empty for zero.
