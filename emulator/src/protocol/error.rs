@@ -267,6 +267,61 @@ mod tests {
     use super::*;
 
     #[test]
+    fn backend_errors_become_the_aws_exceptions() {
+        let cases = [
+            (
+                backend::Error::ConnectTimeout { seconds: 10 },
+                ErrorCode::DatabaseUnavailableException,
+                "cannot reach the database server within 10 s",
+            ),
+            (
+                backend::Error::PoolTimeout,
+                ErrorCode::DatabaseUnavailableException,
+                "timed out waiting for a free database connection",
+            ),
+            (
+                backend::Error::TooLarge { limit: 1_048_576 },
+                ErrorCode::UnsupportedResultException,
+                "Database returned more than the allowed response size limit (over 1048576 bytes)",
+            ),
+            (
+                backend::Error::UnsupportedType {
+                    column: "g".into(),
+                    type_name: "GEOMETRY".into(),
+                },
+                ErrorCode::UnsupportedResultException,
+                "The result contains the unsupported data type GEOMETRY (column g).",
+            ),
+            (
+                backend::Error::Numeric {
+                    text: "1e5".into(),
+                    reason: "not decimal text".into(),
+                },
+                ErrorCode::BadRequestException,
+                "DECIMAL value \"1e5\" cannot be bound as PostgreSQL numeric: not decimal text",
+            ),
+            (
+                backend::Error::Decode {
+                    column: "c".into(),
+                    type_name: "date".into(),
+                    source: "value out of range or malformed".into(),
+                },
+                ErrorCode::InternalServerErrorException,
+                "cannot decode column c (date): value out of range or malformed",
+            ),
+        ];
+        for (error, code, message) in cases {
+            let api = ApiError::from(error);
+            assert_eq!((api.code, api.message.as_str()), (code, message));
+        }
+        let too_large = ApiError::from(backend::Error::TooLarge { limit: 1 });
+        assert!(too_large.is_response_too_large());
+        assert!(ApiError::response_too_large("2 bytes > 1 bytes").is_response_too_large());
+        let other = ApiError::new(ErrorCode::UnsupportedResultException, "unsupported type");
+        assert!(!other.is_response_too_large());
+    }
+
+    #[test]
     fn status_table_matches_the_service_model() {
         let model: serde_json::Value =
             serde_json::from_str(include_str!("../../spec/rds-data-service-2.json"))
