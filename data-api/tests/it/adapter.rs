@@ -631,6 +631,21 @@ async fn resuming_cluster_is_retried(backend: Backend) -> Result<()> {
     exec(tx.connection(), "INSERT INTO t VALUES (2)").await?;
     tx.commit().await?;
     ensure!(count(&db).await? == 2, "writes after resume");
+    // The same answer injected on two calls: the write succeeds only by retrying through both (a
+    // pause above that never took effect would pass unnoticed; a rule must be served).
+    emulator
+        .faults()
+        .inject(serde_json::from_value(serde_json::json!(
+            {"operation": "ExecuteStatement", "error": "DatabaseResumingException", "count": 2}
+        ))?)
+        .map_err(anyhow::Error::msg)?;
+    exec(&db, "INSERT INTO t VALUES (4)").await?;
+    ensure!(
+        emulator.faults().rules().is_empty(),
+        "resuming answers not served: {:?}",
+        emulator.faults().rules()
+    );
+    exec(&db, "DELETE FROM t WHERE n = 4").await?;
     // A budget shorter than the resume gives the error to the caller.
     let impatient = emulator.data_api_with(
         data_api::RetryPolicy::default().with_resume_budget(std::time::Duration::from_millis(200)),
