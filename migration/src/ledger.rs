@@ -14,6 +14,7 @@
 //! - [`MemoryLedger`]: in memory, for tests.
 
 pub mod dynamo;
+pub mod machine;
 mod memory;
 mod sql;
 

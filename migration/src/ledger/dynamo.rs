@@ -470,7 +470,7 @@ impl DynamoLedger {
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
-    /// The row action for `transition` (see [`super::memory::apply`] for the same rules in Rust).
+    /// The row action for `transition` (see [`super::machine::apply`] for the same rules in Rust).
     fn row_action(
         &self,
         name: &str,
