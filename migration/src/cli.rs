@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::Migrator;
+use crate::dry_run::{DryRun, StatementKind};
 use crate::error::{Error, Result};
 use crate::ledger::{DynamoLedger, Ledger, LockConfig, LockInfo, SqlLedger};
 use crate::runner::{MigrationState, Repair, RunOptions, Runner, Status, Target, UpReport};
@@ -118,6 +119,13 @@ pub enum Command {
         /// Run even when an applied migration's source changed since it was applied.
         #[arg(long)]
         allow_drift: bool,
+        /// Print the statements each pending migration would send, and send none of its writes:
+        /// no lock, no ledger change. Reads the migrations make run for real.
+        #[arg(long)]
+        dry_run: bool,
+        /// With --dry-run: print JSON instead of text.
+        #[arg(long, requires = "dry_run")]
+        json: bool,
     },
     /// Revert applied migrations, newest first.
     Down {
@@ -127,6 +135,13 @@ pub enum Command {
         /// Run even when an applied migration's source changed since it was applied.
         #[arg(long)]
         allow_drift: bool,
+        /// Print the statements each migration's `down` would send, and send none of its writes:
+        /// no lock, no ledger change. Reads the migrations make run for real.
+        #[arg(long)]
+        dry_run: bool,
+        /// With --dry-run: print JSON instead of text.
+        #[arg(long, requires = "dry_run")]
+        json: bool,
     },
     /// List every migration, its state and the lock holder (read-only). Exits 0 whenever the state
     /// could be read, as stock sea-orm-migration's `status` does (sea-orm-cli reports any non-zero
@@ -470,9 +485,27 @@ pub async fn execute<L: Ledger>(
     out: &mut dyn Write,
 ) -> Result<Outcome> {
     match command {
+        Command::Up {
+            num,
+            dry_run: true,
+            json,
+            ..
+        } => {
+            let plan = runner.dry_run_up(*num).await?;
+            write_dry_run(out, &plan, *json)?;
+        }
         Command::Up { num, .. } => {
             let report = runner.up_report(*num).await?;
             write_up(out, &report)?;
+        }
+        Command::Down {
+            num,
+            dry_run: true,
+            json,
+            ..
+        } => {
+            let plan = runner.dry_run_down(Some(*num)).await?;
+            write_dry_run(out, &plan, *json)?;
         }
         Command::Down { num, .. } => {
             let reverted = runner.down(Some(*num)).await?;
@@ -550,6 +583,64 @@ fn write_up(out: &mut dyn Write, report_: &UpReport) -> Result<()> {
             report_.pending.join(", ")
         )
         .map_err(io_error)?;
+    }
+    Ok(())
+}
+
+/// Writes a dry run: as JSON (`{"dry_run": true, "direction", "migrations": [{"name",
+/// "transactional", "statements": [{"kind": "read"|"write", "sql", "values"}], "stopped"}]}`), or
+/// as text, one block per migration with one line per statement.
+///
+/// # Errors
+/// [`Error::Io`] when `out` cannot be written.
+pub fn write_dry_run(out: &mut dyn Write, plan: &DryRun, json: bool) -> Result<()> {
+    if json {
+        let mut value = serde_json::to_value(plan).map_err(|e| Error::Io(e.into()))?;
+        value["dry_run"] = serde_json::Value::Bool(true);
+        return writeln!(out, "{value}").map_err(io_error);
+    }
+    writeln!(
+        out,
+        "Dry run of `{}`: no write was sent, the ledger and the lock were not touched. Lines marked \
+         `read` are queries the migrations made; they ran for real.",
+        plan.direction
+    )
+    .map_err(io_error)?;
+    if plan.migrations.is_empty() {
+        writeln!(out, "No migrations to run: nothing to do").map_err(io_error)?;
+    }
+    for migration in &plan.migrations {
+        writeln!(
+            out,
+            "-- {} ({}, {})",
+            migration.name,
+            plan.direction,
+            if migration.transactional {
+                "in one transaction"
+            } else {
+                "statement by statement"
+            }
+        )
+        .map_err(io_error)?;
+        for statement in &migration.statements {
+            let kind = match statement.kind {
+                StatementKind::Read => "read ",
+                StatementKind::Write => "write",
+            };
+            write!(out, "{kind}  {}", statement.sql).map_err(io_error)?;
+            if let Some(values) = &statement.values
+                && !values.is_empty()
+            {
+                let values: Vec<serde_json::Value> =
+                    values.iter().map(crate::dry_run::value_to_json).collect();
+                write!(out, "  -- values: {}", serde_json::Value::from(values))
+                    .map_err(io_error)?;
+            }
+            writeln!(out).map_err(io_error)?;
+        }
+        if let Some(why) = &migration.stopped {
+            writeln!(out, "stopped: {why}").map_err(io_error)?;
+        }
     }
     Ok(())
 }
@@ -697,6 +788,8 @@ mod tests {
         Command::Up {
             num,
             allow_drift: false,
+            dry_run: false,
+            json: false,
         }
     }
 
@@ -704,6 +797,8 @@ mod tests {
         Command::Down {
             num,
             allow_drift: false,
+            dry_run: false,
+            json: false,
         }
     }
 
@@ -749,6 +844,35 @@ mod tests {
                 Command::Up {
                     num: None,
                     allow_drift: true,
+                    dry_run: false,
+                    json: false,
+                },
+            ),
+            (
+                &["up", "--dry-run"],
+                Command::Up {
+                    num: None,
+                    allow_drift: false,
+                    dry_run: true,
+                    json: false,
+                },
+            ),
+            (
+                &["up", "-n", "1", "--dry-run", "--json"],
+                Command::Up {
+                    num: Some(1),
+                    allow_drift: false,
+                    dry_run: true,
+                    json: true,
+                },
+            ),
+            (
+                &["down", "--dry-run", "--json"],
+                Command::Down {
+                    num: 1,
+                    allow_drift: false,
+                    dry_run: true,
+                    json: true,
                 },
             ),
             (
@@ -853,6 +977,8 @@ mod tests {
             &["unlock", "--force"],
             &["repair", "mark-applied"],
             &["baseline"],
+            &["up", "--json"],
+            &["down", "--json"],
         ] {
             assert!(parse(args).is_err(), "{args:?} accepted");
         }
@@ -978,5 +1104,70 @@ mod tests {
         assert_eq!(json["migrations"][2]["drift"], true);
         assert_eq!(json["migrations"][2]["recorded_checksum"], "sha256:old");
         assert_eq!(json["migrations"][1]["status"], "pending");
+    }
+
+    #[test]
+    fn dry_run_text_and_json_list_each_statement_with_its_values() {
+        use crate::dry_run::{PlannedMigration, PlannedStatement};
+        use sea_orm_migration::sea_orm::{DbBackend, Statement};
+        let plan = DryRun {
+            direction: crate::Direction::Up,
+            migrations: vec![PlannedMigration {
+                name: "m1".into(),
+                transactional: false,
+                statements: vec![
+                    PlannedStatement::new(
+                        StatementKind::Read,
+                        &Statement::from_sql_and_values(
+                            DbBackend::MySql,
+                            "SELECT `id` FROM `users` WHERE `id` = ?",
+                            ["1".into()],
+                        ),
+                    ),
+                    PlannedStatement::new(
+                        StatementKind::Write,
+                        &Statement::from_string(DbBackend::MySql, "DROP TABLE `t`"),
+                    ),
+                ],
+                stopped: Some("a read failed: boom".into()),
+            }],
+        };
+        let mut out = Vec::new();
+        write_dry_run(&mut out, &plan, false).expect("writes");
+        let text = String::from_utf8(out).expect("utf-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("Dry run of `up`: no write was sent"),
+            "{text}"
+        );
+        assert_eq!(
+            &lines[1..],
+            [
+                "-- m1 (up, statement by statement)",
+                "read   SELECT `id` FROM `users` WHERE `id` = ?  -- values: [\"1\"]",
+                "write  DROP TABLE `t`",
+                "stopped: a read failed: boom",
+            ]
+        );
+
+        let mut out = Vec::new();
+        write_dry_run(&mut out, &plan, true).expect("writes");
+        let json: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "dry_run": true,
+                "direction": "up",
+                "migrations": [{
+                    "name": "m1",
+                    "transactional": false,
+                    "statements": [
+                        {"kind": "read", "sql": "SELECT `id` FROM `users` WHERE `id` = ?", "values": ["1"]},
+                        {"kind": "write", "sql": "DROP TABLE `t`", "values": null},
+                    ],
+                    "stopped": "a read failed: boom",
+                }],
+            })
+        );
     }
 }

@@ -3,7 +3,8 @@
 use sea_orm_migration::DbErr;
 
 /// Which way a migration was being run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// `MigrationTrait::up`.
     Up,

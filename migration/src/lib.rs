@@ -47,11 +47,13 @@
 pub mod api_user;
 pub mod article;
 pub mod cli;
+pub mod dry_run;
 pub mod error;
 pub mod ledger;
 mod name;
 pub mod runner;
 
+pub use dry_run::{DryRun, PlannedMigration, PlannedStatement, StatementKind};
 pub use error::{Direction, Error, Result};
 pub use ledger::{
     DynamoLedger, EntryState, Ledger, LedgerEntry, LockConfig, LockInfo, MemoryLedger, SqlLedger,

@@ -31,6 +31,7 @@ use sea_orm_migration::sea_orm::{
 };
 use sea_orm_migration::{MigrationTrait, MigratorTrait, SchemaManager, SchemaManagerConnection};
 
+use crate::dry_run::{self, DryRun, PlannedMigration};
 use crate::error::{Direction, Error, Result};
 use crate::ledger::{EntryState, Ledger, LedgerEntry, LockInfo, Transition, TxMode};
 use crate::name::is_migration_name;
@@ -447,6 +448,69 @@ impl<L: Ledger> Runner<L> {
         result
     }
 
+    /// What [`Runner::up`] would send: per pending migration, in order, at most `steps` of them,
+    /// its statements and parameter values (see [`crate::dry_run`]). Takes no lock and writes
+    /// nothing, neither to the database nor to the ledger; reads the migrations make run for real.
+    /// The plan is the one `up` would make now (another runner may change it before a real run).
+    ///
+    /// # Errors
+    /// As [`Runner::up_report`] before anything runs: [`Error::UnknownOutcome`], [`Error::Dirty`],
+    /// [`Error::MissingMigration`], [`Error::Drift`]; the ledger's read error. A migration that
+    /// fails during the dry run is reported in its [`crate::dry_run::PlannedMigration::stopped`].
+    #[tracing::instrument(skip_all, fields(steps = ?steps))]
+    pub async fn dry_run_up(&self, steps: Option<u32>) -> Result<DryRun> {
+        self.validate_names()?;
+        let entries = self.checked_entries().await?;
+        let mut migrations = Vec::new();
+        for (_, migration) in self.pending(&entries).into_iter().take(limit(steps)) {
+            migrations.push(self.rehearse(migration, Direction::Up).await?);
+        }
+        Ok(DryRun {
+            direction: Direction::Up,
+            migrations,
+        })
+    }
+
+    /// What [`Runner::down`] would send, as [`Runner::dry_run_up`] for `up`.
+    ///
+    /// # Errors
+    /// As [`Runner::dry_run_up`].
+    #[tracing::instrument(skip_all, fields(steps = ?steps))]
+    pub async fn dry_run_down(&self, steps: Option<u32>) -> Result<DryRun> {
+        self.validate_names()?;
+        let entries = self.checked_entries().await?;
+        let mut migrations = Vec::new();
+        for migration in self.to_revert(&entries, steps) {
+            migrations.push(self.rehearse(migration, Direction::Down).await?);
+        }
+        Ok(DryRun {
+            direction: Direction::Down,
+            migrations,
+        })
+    }
+
+    async fn rehearse(
+        &self,
+        migration: &dyn MigrationTrait,
+        direction: Direction,
+    ) -> Result<PlannedMigration> {
+        let plan = dry_run::rehearse(
+            self.target.db(),
+            self.target.tx_mode(),
+            migration,
+            direction,
+        )
+        .await?;
+        tracing::info!(
+            migration = migration.name(),
+            %direction,
+            statements = plan.statements.len(),
+            complete = plan.stopped.is_none(),
+            "dry run"
+        );
+        Ok(plan)
+    }
+
     /// Reverts applied migrations, newest (in migration order) first, at most `steps` of them (all
     /// when `None`). Returns the names reverted.
     ///
@@ -769,9 +833,12 @@ impl<L: Ledger> Runner<L> {
         Ok(entries)
     }
 
-    async fn up_locked(&self, steps: Option<u32>) -> Result<UpReport> {
-        self.prepare().await?;
-        let entries = self.checked_entries().await?;
+    /// The migrations `up` would apply, in order, with their positions: those without an applied
+    /// (or baselined) row. Warns when one is older than the newest applied one.
+    fn pending<'a>(
+        &'a self,
+        entries: &HashMap<String, LedgerEntry>,
+    ) -> Vec<(usize, &'a dyn MigrationTrait)> {
         let pending: Vec<(usize, &dyn MigrationTrait)> = self
             .migrations
             .iter()
@@ -793,6 +860,28 @@ impl<L: Ledger> Runner<L> {
                 "applying a migration older than the newest applied one (out of order)"
             );
         }
+        pending
+    }
+
+    /// The migrations `down` would revert, newest (in migration order) first, at most `steps`.
+    fn to_revert<'a>(
+        &'a self,
+        entries: &HashMap<String, LedgerEntry>,
+        steps: Option<u32>,
+    ) -> Vec<&'a dyn MigrationTrait> {
+        self.migrations
+            .iter()
+            .rev()
+            .filter(|m| entries.get(m.name()).is_some_and(|e| e.state.is_applied()))
+            .take(limit(steps))
+            .map(|m| m.as_ref())
+            .collect()
+    }
+
+    async fn up_locked(&self, steps: Option<u32>) -> Result<UpReport> {
+        self.prepare().await?;
+        let entries = self.checked_entries().await?;
+        let pending = self.pending(&entries);
         let mut report = UpReport::default();
         let limit = limit(steps);
         for (seq, migration) in &pending {
@@ -824,14 +913,7 @@ impl<L: Ledger> Runner<L> {
     async fn down_locked(&self, steps: Option<u32>) -> Result<Vec<String>> {
         self.prepare().await?;
         let entries = self.checked_entries().await?;
-        let plan: Vec<&dyn MigrationTrait> = self
-            .migrations
-            .iter()
-            .rev()
-            .filter(|m| entries.get(m.name()).is_some_and(|e| e.state.is_applied()))
-            .take(limit(steps))
-            .map(|m| m.as_ref())
-            .collect();
+        let plan = self.to_revert(&entries, steps);
         if plan.is_empty() {
             tracing::info!("nothing to run (down)");
         }

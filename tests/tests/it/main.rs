@@ -7,6 +7,7 @@ mod api_least_privilege;
 mod api_resources;
 mod load_tool;
 mod migrations;
+mod migrations_dry_run;
 mod migrations_dynamo;
 mod migrations_entity;
 mod migrations_faults;
