@@ -11,6 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { RustFunction } from 'cargo-lambda-cdk';
 import type { Construct } from 'constructs';
@@ -22,6 +23,21 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /** The database every function talks to; the cluster creates it. */
 export const DATABASE_NAME = 'my_database';
+
+/**
+ * The API's own database user: `SELECT` and `INSERT` on `users`, nothing else. The migration function
+ * creates it (or resets its password to the secret's) after migrating; see `migration::api_user`.
+ */
+export const API_DATABASE_USER = 'users_api';
+
+/** What calling the Data API on the cluster takes (the actions `grantDataApiAccess` grants). */
+export const DATA_API_ACTIONS = [
+  'rds-data:BatchExecuteStatement',
+  'rds-data:BeginTransaction',
+  'rds-data:CommitTransaction',
+  'rds-data:ExecuteStatement',
+  'rds-data:RollbackTransaction',
+];
 
 /** The article's timeouts. */
 export const API_TIMEOUT = Duration.seconds(30);
@@ -69,6 +85,8 @@ export interface UsersServiceStackProps extends StackProps {
 
 export class UsersServiceStack extends Stack {
   readonly cluster: rds.DatabaseCluster;
+  /** The API user's secret, attached to the cluster (its ARN is what the Data API takes). */
+  readonly apiSecret: secretsmanager.ISecret;
   readonly ledgerTable: dynamodb.Table;
   readonly apiFunction: lambda.Function;
   readonly migrationFunction: lambda.Function;
@@ -116,9 +134,14 @@ export class UsersServiceStack extends Stack {
       removalPolicy: production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
 
+    // The API's own user, in a generated secret of the master secret's shape (username, password, and
+    // once attached, the cluster's engine, host and port), attached to the cluster as the Data API
+    // requires. The default excluded characters keep quotes and backslashes out of the password.
+    const apiSecret = new rds.DatabaseSecret(this, 'ApiSecret', { username: API_DATABASE_USER, dbname: DATABASE_NAME });
+    this.apiSecret = apiSecret.attach(this.cluster);
+
     const databaseEnvironment = {
       CLUSTER_ARN: this.cluster.clusterArn,
-      SECRET_ARN: secret.secretArn,
       DATABASE_NAME,
       DATABASE_ENGINE: config.engine,
       RUST_LOG: config.rustLog,
@@ -133,11 +156,18 @@ export class UsersServiceStack extends Stack {
       reservedConcurrentExecutions: config.apiReservedConcurrency,
       environment: {
         ...databaseEnvironment,
+        // The API signs in as its own user, never as the master user.
+        SECRET_ARN: this.apiSecret.secretArn,
         // Behind a REST API the path arrives with the stage prefix (/dev/add-user) unless told otherwise.
         AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH: 'true',
       },
     });
-    this.cluster.grantDataApiAccess(this.apiFunction);
+    // Not `cluster.grantDataApiAccess`, which also grants the master secret: the API may read its own
+    // secret only.
+    this.apiFunction.addToRolePolicy(
+      new iam.PolicyStatement({ actions: DATA_API_ACTIONS, resources: [this.cluster.clusterArn] }),
+    );
+    this.apiSecret.grantRead(this.apiFunction);
 
     this.migrationFunction = this.rustFunction('RunMigrations', {
       manifest: 'run-migrations/Cargo.toml',
@@ -147,6 +177,9 @@ export class UsersServiceStack extends Stack {
       description: 'Applies pending SeaORM migrations through the Data API (DynamoDB ledger and lock)',
       environment: {
         ...databaseEnvironment,
+        // Migrations run DDL and create the API's user: the master user.
+        SECRET_ARN: secret.secretArn,
+        API_SECRET_ARN: this.apiSecret.secretArn,
         DYNAMODB_TABLE_NAME: this.ledgerTable.tableName,
         // The drift check's scratch database lives on this cluster and is reached the way the
         // migrations are (Data API, master secret): it needs no grant beyond theirs.
@@ -154,6 +187,7 @@ export class UsersServiceStack extends Stack {
       },
     });
     this.cluster.grantDataApiAccess(this.migrationFunction);
+    this.apiSecret.grantRead(this.migrationFunction);
     this.migrationFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: LEDGER_ACTIONS, resources: [this.ledgerTable.tableArn] }),
     );
@@ -186,15 +220,22 @@ export class UsersServiceStack extends Stack {
       invocationType: triggers.InvocationType.REQUEST_RESPONSE,
       timeout: MIGRATION_TIMEOUT.plus(Duration.seconds(60)),
       executeOnHandlerChange: true,
-      executeAfter: [this.cluster, this.ledgerTable],
+      executeAfter: [this.cluster, apiSecret, this.ledgerTable],
       executeBefore: [this.api.latestDeployment!, this.api.deploymentStage],
     });
+    // The API's user exists once the trigger has run: the API function (whose secret names that user) is
+    // created after it, so no version of the function is live before its user can sign in.
+    this.apiFunction.node.addDependency(this.migrationTrigger);
 
-    acknowledgeNagFindings({ api: this.api, cluster: this.cluster, vpc });
+    acknowledgeNagFindings({ api: this.api, cluster: this.cluster, apiSecret, vpc });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the users API (stage included)' });
     new CfnOutput(this, 'ClusterArn', { value: this.cluster.clusterArn, description: 'CLUSTER_ARN' });
-    new CfnOutput(this, 'SecretArn', { value: secret.secretArn, description: 'SECRET_ARN' });
+    new CfnOutput(this, 'SecretArn', { value: secret.secretArn, description: 'SECRET_ARN of the master user (migrations)' });
+    new CfnOutput(this, 'ApiSecretArn', {
+      value: this.apiSecret.secretArn,
+      description: "SECRET_ARN of the API's own user (SELECT and INSERT on users)",
+    });
     new CfnOutput(this, 'LedgerTableName', {
       value: this.ledgerTable.tableName,
       description: 'DYNAMODB_TABLE_NAME (migrations ledger and lock)',

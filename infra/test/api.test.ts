@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CfnElement } from 'aws-cdk-lib';
-import { dependsOn, idsOfType, onlyOfType, type Synthesized, synth } from './helpers';
+import { dependsOn, idsOfType, onlyOfType, secrets, type Synthesized, synth } from './helpers';
 
 /** "METHOD /path" for every method, the path rebuilt from the resource tree. */
 function routes(json: Synthesized['json']): string[] {
@@ -81,17 +81,19 @@ describe('REST API', () => {
       'ClusterArn',
       'DatabaseEngine',
       'LedgerTableName',
+      'ApiSecretArn',
       'MigrationFunctionName',
       'SecretArn',
-    ]);
+    ].sort());
     const [apiId] = onlyOfType(s.json, 'AWS::ApiGateway::RestApi');
     const [stageId] = onlyOfType(s.json, 'AWS::ApiGateway::Stage');
     const url = JSON.stringify(outputs.ApiUrl.Value);
     assert.ok(url.includes(`"https://",{"Ref":"${apiId}"},".execute-api."`) && url.includes(`{"Ref":"${stageId}"}`), url);
     const [clusterId] = onlyOfType(s.json, 'AWS::RDS::DBCluster');
     assert.match(JSON.stringify(outputs.ClusterArn.Value), new RegExp(`":cluster:",\\{"Ref":"${clusterId}"\\}`));
-    const [attachmentId] = onlyOfType(s.json, 'AWS::SecretsManager::SecretTargetAttachment');
-    assert.deepEqual(outputs.SecretArn.Value, { Ref: attachmentId });
+    const { master, api } = secrets(s.json);
+    assert.deepEqual(outputs.SecretArn.Value, { Ref: master.attachmentId });
+    assert.deepEqual(outputs.ApiSecretArn.Value, { Ref: api.attachmentId });
     const [tableId] = onlyOfType(s.json, 'AWS::DynamoDB::Table');
     assert.deepEqual(outputs.LedgerTableName.Value, { Ref: tableId });
     const fnId = s.stack.getLogicalId(s.stack.migrationFunction.node.defaultChild as CfnElement);
@@ -114,21 +116,26 @@ describe('deploy-time migrations', () => {
     assert.ok(Number(trigger.Properties.Timeout) > 180_000, trigger.Properties.Timeout);
   });
 
-  it('run after the cluster, its writer, its secret and the ledger table exist', () => {
+  it('run after the cluster, its writer, both secrets and the ledger table exist', () => {
     for (const engine of ['mysql', 'postgres']) {
       const { json } = synth({ engine });
       const [, trigger] = onlyOfType(json, 'Custom::Trigger');
       const after = dependsOn(trigger);
-      for (const type of [
-        'AWS::RDS::DBCluster',
-        'AWS::RDS::DBInstance',
-        'AWS::SecretsManager::SecretTargetAttachment',
-        'AWS::DynamoDB::Table',
-      ]) {
-        const [id] = onlyOfType(json, type);
-        assert.ok(after.includes(id), `${engine}: the trigger does not wait for ${type} ${id}: ${after.join(', ')}`);
+      const { master, api } = secrets(json);
+      const ids = ['AWS::RDS::DBCluster', 'AWS::RDS::DBInstance', 'AWS::DynamoDB::Table'].map(
+        (type) => onlyOfType(json, type)[0],
+      );
+      for (const id of [...ids, master.attachmentId, api.attachmentId]) {
+        assert.ok(after.includes(id), `${engine}: the trigger does not wait for ${id}: ${after.join(', ')}`);
       }
     }
+  });
+
+  it('run before the API function exists, so the API never signs in as a user not yet created', () => {
+    const { json, stack } = synth();
+    const [triggerId] = onlyOfType(json, 'Custom::Trigger');
+    const fnId = stack.getLogicalId(stack.apiFunction.node.defaultChild as CfnElement);
+    assert.ok(dependsOn(json.Resources[fnId]).includes(triggerId), dependsOn(json.Resources[fnId]).join(', '));
   });
 
   it('run before the API deployment and stage, so the API is never served on an old schema', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
-import { onlyOfType, synth } from './helpers';
+import { idsOfType, onlyOfType, secrets, synth } from './helpers';
 
 describe('Aurora Serverless v2 cluster', () => {
   it('has the Data API on and scales from 0 to 16 ACU by default', () => {
@@ -63,17 +63,37 @@ describe('Aurora Serverless v2 cluster', () => {
       [{ engine: 'postgres' }, 'postgres'],
     ] as const) {
       const { json } = synth(context);
-      const [secretId, secret] = onlyOfType(json, 'AWS::SecretsManager::Secret');
+      const { master } = secrets(json);
+      const secret = json.Resources[master.secretId];
       assert.equal(
         JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate).username,
         username,
       );
       assert.equal(secret.Properties.GenerateSecretString.GenerateStringKey, 'password');
-      const [, attachment] = onlyOfType(json, 'AWS::SecretsManager::SecretTargetAttachment');
-      assert.deepEqual(attachment.Properties.SecretId, { Ref: secretId });
+      const attachment = json.Resources[master.attachmentId];
       const [clusterId, cluster] = onlyOfType(json, 'AWS::RDS::DBCluster');
       assert.deepEqual(attachment.Properties.TargetId, { Ref: clusterId });
-      assert.match(JSON.stringify(cluster.Properties.MasterUserPassword), new RegExp(`resolve:secretsmanager:.*${secretId}`));
+      assert.match(JSON.stringify(cluster.Properties.MasterUserPassword), new RegExp(`resolve:secretsmanager:.*${master.secretId}`));
+    }
+  });
+
+  it("keeps the API user's credentials in a generated secret of the same shape, attached to the cluster", () => {
+    for (const engine of ['mysql', 'postgres']) {
+      const { json } = synth({ engine });
+      assert.equal(idsOfType(json, 'AWS::SecretsManager::Secret').length, 2, engine);
+      const { master, api } = secrets(json);
+      const generate = json.Resources[api.secretId].Properties.GenerateSecretString;
+      assert.deepEqual(JSON.parse(generate.SecretStringTemplate), { username: 'users_api', dbname: 'my_database' });
+      assert.equal(generate.GenerateStringKey, 'password');
+      // Quotes and backslashes never reach the GRANT statements' password literal.
+      for (const excluded of ['"', "'", '\\', '@', '/']) {
+        assert.ok(generate.ExcludeCharacters.includes(excluded), `${engine}: ${excluded}`);
+      }
+      const masterGenerate = json.Resources[master.secretId].Properties.GenerateSecretString;
+      assert.equal(generate.PasswordLength ?? 30, masterGenerate.PasswordLength ?? 30);
+      const [clusterId] = onlyOfType(json, 'AWS::RDS::DBCluster');
+      assert.deepEqual(json.Resources[api.attachmentId].Properties.TargetId, { Ref: clusterId });
+      assert.deepEqual(json.Resources[api.attachmentId].Properties.TargetType, 'AWS::RDS::DBCluster');
     }
   });
 

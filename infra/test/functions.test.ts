@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Bundling, type BundlingProps } from 'cargo-lambda-cdk/lib/bundling';
 import { REPO_ROOT } from '../lib/users-service-stack';
-import { onlyOfType, type Synthesized, synth } from './helpers';
+import { secrets, type Synthesized, synth } from './helpers';
 
 // Records what each RustFunction asks cargo-lambda-cdk to build (bundling itself is skipped offline).
 const bundled: BundlingProps[] = [];
@@ -35,8 +35,6 @@ function databaseEnv(s: Synthesized, engine: string) {
         ['arn:', { Ref: 'AWS::Partition' }, ':rds:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':cluster:', { Ref: clusterId }],
       ],
     },
-    // The attached secret's ARN: Ref of the attachment, so users of it wait for the cluster.
-    SECRET_ARN: { Ref: onlyOfType(s.json, 'AWS::SecretsManager::SecretTargetAttachment')[0] },
     DATABASE_NAME: 'my_database',
     DATABASE_ENGINE: engine,
     RUST_LOG: 'info',
@@ -66,6 +64,8 @@ describe('Rust Lambda functions', () => {
       assert.equal(resource.Properties.MemorySize, 256);
       assert.deepEqual(resource.Properties.Environment.Variables, {
         ...databaseEnv(s, engine),
+        // The API user's attached secret (Ref of the attachment, so the function waits for it).
+        SECRET_ARN: { Ref: secrets(s.json).api.attachmentId },
         AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH: 'true',
       });
     }
@@ -90,8 +90,11 @@ describe('Rust Lambda functions', () => {
       const { resource } = functionResource(s, 'migrationFunction');
       const tableId = s.stack.getLogicalId(s.stack.ledgerTable.node.defaultChild as CfnElement);
       assert.equal(resource.Properties.Timeout, 180);
+      const { master, api } = secrets(s.json);
       assert.deepEqual(resource.Properties.Environment.Variables, {
         ...databaseEnv(s, engine),
+        SECRET_ARN: { Ref: master.attachmentId },
+        API_SECRET_ARN: { Ref: api.attachmentId },
         DYNAMODB_TABLE_NAME: { Ref: tableId },
         SCHEMA_CHECK_AFTER_MIGRATE: 'off',
       });
@@ -132,7 +135,7 @@ describe('Rust Lambda functions', () => {
     ]);
   });
 
-  it('grant the API the Data API and the secret, and no DynamoDB at all', () => {
+  it("grant the API the Data API and its own secret only: not the master secret, no DynamoDB", () => {
     const s = synth();
     const roleId = functionResource(s, 'apiFunction').resource.Properties.Role['Fn::GetAtt'][0];
     const statements = roleStatements(s.json, roleId);
@@ -151,8 +154,12 @@ describe('Rust Lambda functions', () => {
     const env = databaseEnv(s, 'mysql');
     const dataApi = statements.find((st) => st.Action.includes('rds-data:ExecuteStatement'));
     assert.deepEqual(dataApi.Resource, env.CLUSTER_ARN);
-    const secret = statements.find((st) => st.Action.includes('secretsmanager:GetSecretValue'));
-    assert.deepEqual(secret.Resource, env.SECRET_ARN);
+    const secretStatements = statements.filter((st) => st.Action.some((a: string) => a.startsWith('secretsmanager:')));
+    assert.deepEqual(
+      secretStatements.map((st) => st.Resource),
+      [{ Ref: secrets(s.json).api.attachmentId }],
+      'the only secret the API may read is its own',
+    );
   });
 
   it('grant migrations the Data API, the secret, and item access to the ledger table only', () => {
@@ -175,6 +182,15 @@ describe('Rust Lambda functions', () => {
     for (const action of ['rds-data:ExecuteStatement', 'rds-data:BeginTransaction', 'secretsmanager:GetSecretValue']) {
       assert.ok(actions.includes(action), action);
     }
+    // The master secret (to migrate and create the API's user) and the API's secret (its password).
+    const { master, api } = secrets(s.json);
+    const readable = statements
+      .filter((st) => st.Action.includes('secretsmanager:GetSecretValue'))
+      .flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource]));
+    assert.deepEqual(
+      readable.map((r: { Ref: string }) => r.Ref).sort(),
+      [master.attachmentId, api.attachmentId].sort(),
+    );
   });
 
   it('have roles with no managed policy that log only to their own log group', () => {

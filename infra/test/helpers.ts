@@ -43,3 +43,19 @@ export function dependsOn(resource: { DependsOn?: string | string[] }): string[]
   const value = resource.DependsOn ?? [];
   return Array.isArray(value) ? value : [value];
 }
+
+/** The generated secrets (master user and API user) and their attachments to the cluster, by user name. */
+export function secrets(json: Synthesized['json']): Record<'master' | 'api', { secretId: string; attachmentId: string }> {
+  const byUser = new Map<string, { secretId: string; attachmentId: string }>();
+  for (const attachmentId of idsOfType(json, 'AWS::SecretsManager::SecretTargetAttachment')) {
+    const secretId = json.Resources[attachmentId].Properties.SecretId.Ref;
+    const template = json.Resources[secretId].Properties.GenerateSecretString.SecretStringTemplate;
+    byUser.set(JSON.parse(template).username, { secretId, attachmentId });
+  }
+  const api = byUser.get('users_api');
+  const master = [...byUser.entries()].filter(([user]) => user !== 'users_api');
+  if (!api || master.length !== 1 || byUser.size !== 2) {
+    throw new Error(`expected the master and users_api secrets, found ${[...byUser.keys()].join(', ')}`);
+  }
+  return { master: master[0][1], api };
+}

@@ -17,6 +17,9 @@ pub struct Config {
     pub lock_wait: Duration,
     /// `SCHEMA_CHECK_AFTER_MIGRATE`: `off` (the default), `report` or `fail`.
     pub schema_check: Option<OnDrift>,
+    /// `API_SECRET_ARN`: the API's own secret, whose user is created and granted after migrating
+    /// (unset: no API user is managed).
+    pub api_secret_arn: Option<String>,
 }
 
 /// What a drift check after migrating does when the live schema differs from the migrations'.
@@ -66,6 +69,7 @@ impl Config {
             ledger_table,
             lock_wait,
             schema_check,
+            api_secret_arn: env("API_SECRET_ARN"),
         })
     }
 }
@@ -99,12 +103,16 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_the_articles_database_a_minute_of_lock_wait_and_no_schema_check() {
-        let config = config(BASE).expect("valid");
-        assert_eq!(config.data_api.database, "my_database");
-        assert_eq!(config.ledger_table, "ledger");
-        assert_eq!(config.lock_wait, Duration::from_secs(60));
-        assert_eq!(config.schema_check, None);
+    fn defaults_are_the_articles_database_a_minute_of_lock_wait_no_schema_check_and_no_api_user() {
+        let defaults = config(BASE).expect("valid");
+        assert_eq!(defaults.data_api.database, "my_database");
+        assert_eq!(defaults.ledger_table, "ledger");
+        assert_eq!(defaults.lock_wait, Duration::from_secs(60));
+        assert_eq!(defaults.schema_check, None);
+        assert_eq!(defaults.api_secret_arn, None);
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:api";
+        let with_api = config(&with(&[("API_SECRET_ARN", arn)])).expect("valid");
+        assert_eq!(with_api.api_secret_arn.as_deref(), Some(arn));
     }
 
     #[test]

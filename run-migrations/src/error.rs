@@ -34,6 +34,29 @@ pub enum Error {
         differences: Vec<schema::Difference>,
     },
 
+    /// The API's secret could not be read.
+    #[error("reading the API's secret {secret_arn}")]
+    SecretsManager {
+        /// The secret.
+        secret_arn: String,
+        /// The service's error.
+        #[source]
+        source: Box<aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError>,
+    },
+
+    /// The API's secret holds no usable user name and password.
+    #[error("the API's secret {secret_arn} is unusable: {reason}")]
+    Secret {
+        /// The secret.
+        secret_arn: String,
+        /// What is wrong with it (never its value).
+        reason: &'static str,
+    },
+
+    /// Creating or granting the API's database user failed.
+    #[error("creating or granting the API's database user")]
+    ApiUser(#[source] migration::Error),
+
     /// The invocation's deadline left migrations pending: the invocation fails, so a deploy-time
     /// trigger never lets the API go out on a schema that is not up to date. What was applied
     /// stays applied; invoking again continues.

@@ -15,6 +15,8 @@
 //! - A failed migration, a lock that stays held, or an unknown outcome returns `Err`, so the
 //!   invocation fails (and a CloudFormation custom resource reports the failure).
 //! - A CloudFormation custom-resource `Delete` event (`"RequestType": "Delete"`) runs nothing.
+//! - With an [`ApiUserSecret`] (`API_SECRET_ARN`), a run that leaves nothing pending then creates
+//!   or updates the API's database user from that secret.
 //! - With a [`DriftCheck`] (`SCHEMA_CHECK_AFTER_MIGRATE=report|fail`), a run that leaves nothing
 //!   pending is followed by the schema drift check; its report is in the summary, and with `fail`
 //!   drift fails the invocation.
@@ -23,6 +25,7 @@ use std::time::{Instant, SystemTime};
 
 use migration::{DynamoLedger, Ledger, Migrator, RunOptions, Runner, Target};
 
+use crate::api_user::ApiUserSecret;
 use crate::drift::DriftCheck;
 use crate::error::{Error, Result};
 
@@ -70,6 +73,8 @@ pub struct Summary {
     pub ledger: String,
     /// The drift check's report, when `SCHEMA_CHECK_AFTER_MIGRATE` asks for one (`null` otherwise).
     pub schema_check: Option<schema::Report>,
+    /// The API's database user this run created or updated (`null` without `API_SECRET_ARN`).
+    pub api_user: Option<String>,
 }
 
 /// The ledger and target built once per Lambda container.
@@ -83,6 +88,8 @@ pub struct Setup {
     pub options: RunOptions,
     /// The drift check after migrating, when switched on.
     pub drift_check: Option<DriftCheck>,
+    /// The API's own database user, created and granted after migrating.
+    pub api_user: Option<ApiUserSecret>,
 }
 
 /// Handles one invocation: applies every pending migration that fits before the deadline, then,
@@ -91,7 +98,8 @@ pub struct Setup {
 /// # Errors
 /// [`Error::Migration`] with whatever [`Runner::up_report`] reports (a failed migration, the lock
 /// held past the wait, an unknown outcome, an edited applied migration, a lost lease);
-/// [`Error::Incomplete`] when the deadline left migrations pending; [`Error::SchemaCheck`] or
+/// [`Error::Incomplete`] when the deadline left migrations pending; [`Error::SecretsManager`],
+/// [`Error::Secret`] or [`Error::ApiUser`] from the API's user; [`Error::SchemaCheck`] or
 /// [`Error::Drift`] from the drift check.
 pub async fn handle(
     setup: &Setup,
@@ -111,6 +119,7 @@ pub async fn handle(
             runner_id,
             ledger: describe,
             schema_check: None,
+            api_user: None,
         });
     }
     let mut options = setup.options.clone();
@@ -124,6 +133,10 @@ pub async fn handle(
             pending: report.pending,
         });
     }
+    let api_user = match &setup.api_user {
+        Some(secret) => Some(secret.ensure(&setup.target).await?),
+        None => None,
+    };
     let schema_check = match &setup.drift_check {
         Some(check) => Some(check.run().await?),
         None => None,
@@ -136,6 +149,7 @@ pub async fn handle(
         runner_id,
         ledger: describe,
         schema_check,
+        api_user,
     })
 }
 

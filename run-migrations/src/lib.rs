@@ -22,22 +22,25 @@
 //! # }
 //! ```
 //!
-//! After migrating it can check the live schema for drift against what the migrations make
+//! After migrating it creates or updates the API's own database user from the API's secret
+//! ([`ApiUserSecret`], with `API_SECRET_ARN`), and it can check the live schema for drift against what the migrations make
 //! ([`DriftCheck`], off unless `SCHEMA_CHECK_AFTER_MIGRATE` is `report` or `fail`).
 //!
 //! Layout: [`config`] reads the environment once ([`Config`]); [`handler`] is one invocation
-//! ([`Setup`], [`Invocation`], [`handle`] → [`Summary`]); [`drift`] the check after migrating;
+//! ([`Setup`], [`Invocation`], [`handle`] → [`Summary`]); [`api_user`] the API's database user; [`drift`] the check after migrating;
 //! [`error`] the crate's [`Error`]. The binary (`src/main.rs`) builds the [`Setup`] and runs the
 //! Lambda runtime.
 
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used)]
 
+pub mod api_user;
 pub mod config;
 pub mod drift;
 pub mod error;
 pub mod handler;
 
+pub use api_user::ApiUserSecret;
 pub use config::{Config, OnDrift};
 pub use drift::DriftCheck;
 pub use error::{Error, Result};

@@ -3,13 +3,14 @@
 //! Configuration, read once per container ([`run_migrations::Config`]): `CLUSTER_ARN`,
 //! `SECRET_ARN`, `DATABASE_NAME`, `DATABASE_ENGINE` (the Data API target), `DYNAMODB_TABLE_NAME`
 //! (the ledger and its lock), optionally `MIGRATION_LOCK_WAIT_SECS` (default 60) and
-//! `SCHEMA_CHECK_AFTER_MIGRATE` (`off`, `report`, `fail`). Each invocation returns the JSON summary
+//! `SCHEMA_CHECK_AFTER_MIGRATE` (`off`, `report`, `fail`) and `API_SECRET_ARN` (the API's own
+//! secret, whose database user is created and granted after migrating). Each invocation returns the JSON summary
 //! of [`run_migrations::handle`], or fails when a migration fails, the deadline leaves migrations
 //! pending, or (with `fail`) the schema drifted.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use migration::{DynamoLedger, LockConfig, RunOptions, Target};
-use run_migrations::{Config, DriftCheck, Invocation, Setup};
+use run_migrations::{ApiUserSecret, Config, DriftCheck, Invocation, Setup};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -48,6 +49,13 @@ async fn setup(config: Config) -> anyhow::Result<Setup> {
     };
     let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::new(&sdk), &config.ledger_table)
         .with_lock_config(lock);
+    let api_user = config.api_secret_arn.map(|arn| {
+        ApiUserSecret::new(
+            aws_sdk_secretsmanager::Client::new(&sdk),
+            arn,
+            &config.data_api.database,
+        )
+    });
     let drift_check = config.schema_check.map(|on_drift| DriftCheck {
         target: schema::Target::DataApiWithSdk {
             config: config.data_api.clone(),
@@ -60,5 +68,6 @@ async fn setup(config: Config) -> anyhow::Result<Setup> {
         ledger,
         options: RunOptions::default(),
         drift_check,
+        api_user,
     })
 }

@@ -35,6 +35,7 @@ pub(crate) fn setup(
         )),
         options: RunOptions::default(),
         drift_check: None,
+        api_user: None,
     })
 }
 
