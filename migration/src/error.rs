@@ -237,14 +237,20 @@ pub enum Error {
         detail: String,
     },
 
-    /// A DynamoDB call failed.
-    #[error("DynamoDB {operation} failed: {message}")]
+    /// A DynamoDB call failed (or its request could not be built).
+    #[error("DynamoDB {operation} failed")]
     Dynamo {
         /// The API operation.
         operation: &'static str,
-        /// The SDK's error, with its context.
-        message: String,
+        /// The SDK's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
+
+    /// The ledger's storage holds something this runner does not understand (e.g. a DynamoDB item
+    /// with an unknown `status`): written by a newer runner, or by hand.
+    #[error("unexpected ledger content: {0}")]
+    Protocol(String),
 
     /// A name given on the command line is not one of this binary's migrations.
     #[error("`{name}` is not a migration of this binary (see `status`)")]

@@ -271,9 +271,6 @@ pub type LeaseGuard = std::sync::Arc<dyn Fn() -> Result<()> + Send + Sync>;
 pub const UNKNOWN_OUTCOME: &str = "outcome unknown: ";
 
 /// Storage for the migration record, with an optional lock.
-///
-/// `conn` is the connection the migration ran on: a ledger stored in the target database writes
-/// through it, so its record commits in the migration's transaction. Other ledgers ignore it.
 #[async_trait::async_trait]
 pub trait Ledger: Send + Sync + std::fmt::Debug {
     /// Where the ledger lives, for messages (`DynamoDB table t`, `seaql_migrations`).
@@ -287,7 +284,8 @@ pub trait Ledger: Send + Sync + std::fmt::Debug {
     async fn entries(&self) -> Result<Vec<LedgerEntry>>;
 
     /// Whether [`Transition::Succeed`] and [`Transition::RevertDone`] must be written inside the
-    /// migration's transaction (a ledger in the target database) rather than after its commit.
+    /// migration's transaction (a ledger in the target database, with [`Ledger::write_in`]) rather
+    /// than after its commit.
     fn writes_in_transaction(&self) -> bool {
         false
     }
@@ -297,12 +295,23 @@ pub trait Ledger: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`crate::Error::LeaseLost`] when this runner no longer holds the lock;
     /// [`crate::Error::LedgerConflict`] when the row is not in the state the transition expects.
-    async fn write(
+    async fn write(&self, name: &str, transition: &Transition) -> Result<()>;
+
+    /// As [`Ledger::write`], through `conn`, the connection of the migration's transaction: a
+    /// ledger stored in the target database ([`Ledger::writes_in_transaction`]) records there, so
+    /// its record commits with the migration. Other ledgers write as [`Ledger::write`] does.
+    ///
+    /// # Errors
+    /// As [`Ledger::write`].
+    async fn write_in(
         &self,
         conn: &SchemaManagerConnection<'_>,
         name: &str,
         transition: &Transition,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        let _ = conn;
+        self.write(name, transition).await
+    }
 
     /// Takes the lock for `operation`, waiting as the ledger is configured to. Ledgers without a
     /// lock return at once.

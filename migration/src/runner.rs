@@ -29,7 +29,7 @@ use sea_orm_migration::sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
     Statement, TransactionTrait,
 };
-use sea_orm_migration::{MigrationTrait, MigratorTrait, SchemaManager, SchemaManagerConnection};
+use sea_orm_migration::{MigrationTrait, MigratorTrait, SchemaManager};
 
 use crate::dry_run::{self, DryRun, PlannedMigration};
 use crate::error::{Direction, Error, Result};
@@ -600,7 +600,6 @@ impl<L: Ledger> Runner<L> {
         let result = Box::pin(async {
             self.prepare().await?;
             let entries = self.entries().await?;
-            let conn = self.conn();
             let mut done = Vec::new();
             for (seq, migration) in self.migrations.iter().enumerate().take(position + 1) {
                 let name = migration.name();
@@ -611,7 +610,7 @@ impl<L: Ledger> Runner<L> {
                     seq: seq as u32,
                     checksum: self.checksums.get(name).cloned(),
                 };
-                self.ledger.write(&conn, name, &transition).await?;
+                self.ledger.write(name, &transition).await?;
                 done.push(name.to_owned());
             }
             Ok(done)
@@ -674,10 +673,6 @@ impl<L: Ledger> Runner<L> {
             }
             (released, _) => released,
         }
-    }
-
-    fn conn(&self) -> SchemaManagerConnection<'_> {
-        SchemaManagerConnection::Connection(self.target.db())
     }
 
     /// Where migrations run: the fenced target when there is one.
@@ -935,15 +930,12 @@ impl<L: Ledger> Runner<L> {
 
     /// Forgets every ledger row (after `reset`, or before `fresh`).
     async fn clear_locked(&self) -> Result<()> {
-        let conn = self.conn();
         let entries = self.ledger.entries().await?;
         for entry in &entries {
             self.ensure_settled(entry)?;
         }
         for entry in entries {
-            self.ledger
-                .write(&conn, &entry.name, &Transition::Forget)
-                .await?;
+            self.ledger.write(&entry.name, &Transition::Forget).await?;
         }
         Ok(())
     }
@@ -974,7 +966,7 @@ impl<L: Ledger> Runner<L> {
             Repair::Forget(_) => Transition::Forget,
             Repair::Rechecksum(_) => Transition::Rechecksum { checksum },
         };
-        self.ledger.write(&self.conn(), name, &transition).await?;
+        self.ledger.write(name, &transition).await?;
         tracing::info!(migration = %name, repair = transition.label(), "ledger repaired");
         Ok(())
     }
@@ -1000,10 +992,8 @@ impl<L: Ledger> Runner<L> {
         let checksum = self.checksums.get(name).cloned();
         let tx_mode = self.target.tx_mode();
         let attempt = entry.map_or(1, |e| e.attempt + 1);
-        let conn = self.conn();
         self.ledger
             .write(
-                &conn,
                 name,
                 &Transition::Start {
                     seq,
@@ -1033,7 +1023,7 @@ impl<L: Ledger> Runner<L> {
                 match migration.up(&manager).await {
                     Ok(()) => {
                         self.ledger
-                            .write(&conn, name, &succeed(started))
+                            .write(name, &succeed(started))
                             .await
                             .map_err(|e| out_of_step(name, Direction::Up, e))?;
                     }
@@ -1055,10 +1045,7 @@ impl<L: Ledger> Runner<L> {
     #[tracing::instrument(skip_all, fields(migration = migration.name()))]
     async fn run_down(&self, migration: &dyn MigrationTrait) -> Result<()> {
         let name = migration.name();
-        let conn = self.conn();
-        self.ledger
-            .write(&conn, name, &Transition::RevertStart)
-            .await?;
+        self.ledger.write(name, &Transition::RevertStart).await?;
         tracing::info!("running migration `{name}` (down)");
         let started = Instant::now();
         let done = |started: Instant| Transition::RevertDone {
@@ -1074,7 +1061,7 @@ impl<L: Ledger> Runner<L> {
                 match migration.down(&manager).await {
                     Ok(()) => self
                         .ledger
-                        .write(&conn, name, &done(started))
+                        .write(name, &done(started))
                         .await
                         .map_err(|e| out_of_step(name, Direction::Down, e))?,
                     Err(error) => {
@@ -1102,7 +1089,6 @@ impl<L: Ledger> Runner<L> {
         success: &(dyn Fn(Instant) -> Transition + Send + Sync),
     ) -> Result<()> {
         let name = migration.name();
-        let conn = self.conn();
         let txn = match self.run_target().begin().await {
             Ok(txn) => txn,
             Err(error) => {
@@ -1126,7 +1112,7 @@ impl<L: Ledger> Runner<L> {
             match ran {
                 Ok(()) if self.ledger.writes_in_transaction() => self
                     .ledger
-                    .write(manager.get_connection(), name, &success(started))
+                    .write_in(manager.get_connection(), name, &success(started))
                     .await
                     .map_err(|e| (e, false)),
                 Ok(()) => Ok(()),
@@ -1179,7 +1165,7 @@ impl<L: Ledger> Runner<L> {
         }
         if !self.ledger.writes_in_transaction() {
             self.ledger
-                .write(&conn, name, &success(started))
+                .write(name, &success(started))
                 .await
                 .map_err(|e| out_of_step(name, direction, e))?;
         }
@@ -1233,7 +1219,7 @@ impl<L: Ledger> Runner<L> {
             error: format!("{what}: {source}"),
             reverting: direction == Direction::Down,
         };
-        if let Err(error) = self.ledger.write(&self.conn(), name, &transition).await {
+        if let Err(error) = self.ledger.write(name, &transition).await {
             tracing::warn!(migration = name, %error, "could not mark the outcome unknown in the ledger");
         }
         Error::OutcomeUnknown {
@@ -1266,7 +1252,7 @@ impl<L: Ledger> Runner<L> {
                 rolled_back,
             },
         };
-        self.ledger.write(&self.conn(), name, &transition).await
+        self.ledger.write(name, &transition).await
     }
 }
 

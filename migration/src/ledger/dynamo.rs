@@ -44,7 +44,6 @@ use aws_sdk_dynamodb::types::{
     KeyType, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
     TransactWriteItem, Update,
 };
-use sea_orm_migration::SchemaManagerConnection;
 
 use super::{EntryState, Ledger, LedgerEntry, LockInfo, Transition, truncate};
 use crate::error::{Error, Result};
@@ -875,12 +874,7 @@ impl Ledger for DynamoLedger {
         Ok(entries)
     }
 
-    async fn write(
-        &self,
-        _conn: &SchemaManagerConnection<'_>,
-        name: &str,
-        transition: &Transition,
-    ) -> Result<()> {
+    async fn write(&self, name: &str, transition: &Transition) -> Result<()> {
         let (fence, lease_id) = {
             let held = self.held_guard();
             let held = held.as_ref().ok_or_else(|| Error::LeaseLost {
@@ -1297,15 +1291,14 @@ fn lock_info(item: &HashMap<String, AttributeValue>) -> Option<LockInfo> {
 
 /// A migration row, including the article's (only `PK`/`SK`, perhaps a time): those are applied.
 fn parse_entry(item: &HashMap<String, AttributeValue>) -> Result<LedgerEntry> {
-    let name = string(item, "SK").ok_or_else(|| Error::Dynamo {
-        operation: "Query",
-        message: "a ledger item has no string SK".into(),
-    })?;
+    let name = string(item, "SK")
+        .ok_or_else(|| Error::Protocol("a ledger item has no string SK".into()))?;
     let state = match string(item, "status") {
         None => EntryState::Applied,
-        Some(word) => EntryState::parse(&word).ok_or_else(|| Error::Dynamo {
-            operation: "Query",
-            message: format!("ledger item `{name}` has an unknown status `{word}`"),
+        Some(word) => EntryState::parse(&word).ok_or_else(|| {
+            Error::Protocol(format!(
+                "ledger item `{name}` has an unknown status `{word}`"
+            ))
         })?,
     };
     let mut entry = LedgerEntry::new(name, state);
@@ -1372,18 +1365,62 @@ fn default_runner_id() -> String {
 
 fn sdk_err<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> Error
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     move |error| Error::Dynamo {
         operation,
-        message: DisplayErrorContext(&error).to_string(),
+        source: Box::new(error),
     }
 }
 
 fn build_err(operation: &'static str) -> impl Fn(aws_sdk_dynamodb::error::BuildError) -> Error {
     move |error| Error::Dynamo {
         operation,
-        message: format!("building the request: {error}"),
+        source: Box::new(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dynamodb_error_keeps_the_sdk_error_as_its_source() {
+        let error = build_err("CreateTable")(aws_sdk_dynamodb::error::BuildError::missing_field(
+            "table_name",
+            "required",
+        ));
+        assert_eq!(error.to_string(), "DynamoDB CreateTable failed");
+        let source = std::error::Error::source(&error).expect("a source");
+        assert!(
+            source
+                .downcast_ref::<aws_sdk_dynamodb::error::BuildError>()
+                .is_some(),
+            "{source:?}"
+        );
+        let chain = crate::cli::error_chain(&error);
+        assert!(chain.contains("table_name"), "{chain}");
+    }
+
+    #[test]
+    fn an_item_with_an_unknown_status_is_unexpected_content() {
+        let item = HashMap::from([
+            ("PK".to_owned(), s(MIGRATION_PK)),
+            ("SK".to_owned(), s("m1")),
+            ("status".to_owned(), s("exploded")),
+        ]);
+        match parse_entry(&item) {
+            Err(Error::Protocol(detail)) => assert!(detail.contains("exploded"), "{detail}"),
+            other => panic!("{other:?}"),
+        }
+        let article = HashMap::from([
+            ("PK".to_owned(), s(MIGRATION_PK)),
+            ("SK".to_owned(), s("m1")),
+        ]);
+        assert_eq!(
+            parse_entry(&article).expect("adopted").state,
+            EntryState::Applied
+        );
     }
 }

@@ -3,8 +3,6 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use sea_orm_migration::SchemaManagerConnection;
-
 use super::machine::apply;
 use super::{Ledger, LedgerEntry, Transition};
 use crate::error::{Error, Result};
@@ -47,12 +45,7 @@ impl Ledger for MemoryLedger {
         Ok(self.map().values().cloned().collect())
     }
 
-    async fn write(
-        &self,
-        _conn: &SchemaManagerConnection<'_>,
-        name: &str,
-        transition: &Transition,
-    ) -> Result<()> {
+    async fn write(&self, name: &str, transition: &Transition) -> Result<()> {
         let mut map = self.map();
         let next =
             apply(map.get(name), name, transition, RUNNER, 0, now_ms()).map_err(|detail| {

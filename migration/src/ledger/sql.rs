@@ -86,61 +86,70 @@ impl Ledger for SqlLedger {
         true
     }
 
-    async fn write(
+    async fn write(&self, name: &str, transition: &Transition) -> Result<()> {
+        record(&self.db, name, transition).await
+    }
+
+    async fn write_in(
         &self,
         conn: &SchemaManagerConnection<'_>,
         name: &str,
         transition: &Transition,
     ) -> Result<()> {
-        let operation = format!("recording `{name}` ({})", transition.label());
-        match transition {
-            // The table has no state column: only "applied" (a row) and "pending" (none) exist.
-            Transition::Start { .. }
-            | Transition::Fail { .. }
-            | Transition::Unknown { .. }
-            | Transition::RevertStart
-            | Transition::RevertFail { .. }
-            | Transition::Rechecksum { .. } => Ok(()),
-            Transition::Succeed { .. }
-            | Transition::MarkApplied { .. }
-            | Transition::Baseline { .. } => {
-                let row = seaql_migrations::ActiveModel {
-                    version: ActiveValue::Set(name.to_owned()),
-                    applied_at: ActiveValue::Set(unix_now()),
-                };
-                let existing = seaql_migrations::Entity::find_by_id(name.to_owned())
-                    .one(conn)
-                    .await
-                    .map_err(ledger_err(&operation))?;
-                if existing.is_some() {
-                    return Ok(());
-                }
-                seaql_migrations::Entity::insert(row)
-                    .exec_without_returning(conn)
-                    .await
-                    .map(drop)
-                    .map_err(ledger_err(&operation))
+        record(conn, name, transition).await
+    }
+}
+
+/// Applies `transition` to `seaql_migrations` through `conn`.
+async fn record<C: ConnectionTrait>(conn: &C, name: &str, transition: &Transition) -> Result<()> {
+    let operation = format!("recording `{name}` ({})", transition.label());
+    match transition {
+        // The table has no state column: only "applied" (a row) and "pending" (none) exist.
+        Transition::Start { .. }
+        | Transition::Fail { .. }
+        | Transition::Unknown { .. }
+        | Transition::RevertStart
+        | Transition::RevertFail { .. }
+        | Transition::Rechecksum { .. } => Ok(()),
+        Transition::Succeed { .. }
+        | Transition::MarkApplied { .. }
+        | Transition::Baseline { .. } => {
+            let row = seaql_migrations::ActiveModel {
+                version: ActiveValue::Set(name.to_owned()),
+                applied_at: ActiveValue::Set(unix_now()),
+            };
+            let existing = seaql_migrations::Entity::find_by_id(name.to_owned())
+                .one(conn)
+                .await
+                .map_err(ledger_err(&operation))?;
+            if existing.is_some() {
+                return Ok(());
             }
-            Transition::RevertDone { .. } | Transition::Forget => {
+            seaql_migrations::Entity::insert(row)
+                .exec_without_returning(conn)
+                .await
+                .map(drop)
+                .map_err(ledger_err(&operation))
+        }
+        Transition::RevertDone { .. } | Transition::Forget => {
+            seaql_migrations::Entity::delete_by_id(name.to_owned())
+                .exec(conn)
+                .await
+                .map(drop)
+                .map_err(ledger_err(&operation))
+        }
+        Transition::MarkFailed { rolled_back } => {
+            if *rolled_back {
                 seaql_migrations::Entity::delete_by_id(name.to_owned())
                     .exec(conn)
                     .await
                     .map(drop)
                     .map_err(ledger_err(&operation))
-            }
-            Transition::MarkFailed { rolled_back } => {
-                if *rolled_back {
-                    seaql_migrations::Entity::delete_by_id(name.to_owned())
-                        .exec(conn)
-                        .await
-                        .map(drop)
-                        .map_err(ledger_err(&operation))
-                } else {
-                    Err(Error::Refused(format!(
-                        "{TABLE} cannot record a failed migration; use `repair forget {name}` or \
-                         the DynamoDB ledger"
-                    )))
-                }
+            } else {
+                Err(Error::Refused(format!(
+                    "{TABLE} cannot record a failed migration; use `repair forget {name}` or \
+                     the DynamoDB ledger"
+                )))
             }
         }
     }

@@ -388,16 +388,10 @@ async fn killed_runner_leaves_in_progress_and_repair_resolves_it(
     Ok(())
 }
 
-async fn sqlite_conn() -> Result<DatabaseConnection> {
-    Ok(sea_orm::Database::connect("sqlite::memory:").await?)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runner_that_lost_its_lease_cannot_write_the_ledger() -> Result<()> {
     let moto = Moto::shared().await?;
     let table = moto.table("lease").await?;
-    let db = sqlite_conn().await?;
-    let conn = sea_orm_migration::SchemaManagerConnection::Connection(&db);
     let start = |attempt| Transition::Start {
         seq: 0,
         checksum: None,
@@ -415,7 +409,7 @@ async fn a_runner_that_lost_its_lease_cannot_write_the_ledger() -> Result<()> {
         .with_lock_config(paused);
     a.lock("up").await?;
     ensure!(a.fence() == Some(1));
-    a.write(&conn, "m1", &start(1)).await?;
+    a.write("m1", &start(1)).await?;
 
     let b = DynamoLedger::new(moto.client(), &table)
         .with_runner_id("B")
@@ -434,7 +428,7 @@ async fn a_runner_that_lost_its_lease_cannot_write_the_ledger() -> Result<()> {
         Transition::Forget,
         Transition::MarkApplied { checksum: None },
     ] {
-        match a.write(&conn, "m1", &transition).await {
+        match a.write("m1", &transition).await {
             Err(Error::LeaseLost { fence: 1, detail }) => {
                 ensure!(detail.contains("held by `B` with fence 2"), "{detail}")
             }
@@ -448,7 +442,7 @@ async fn a_runner_that_lost_its_lease_cannot_write_the_ledger() -> Result<()> {
         "A's refused writes changed nothing: {row:?}"
     );
     // B may resolve A's row; A's release does not release B's lock.
-    b.write(&conn, "m1", &Transition::MarkApplied { checksum: None })
+    b.write("m1", &Transition::MarkApplied { checksum: None })
         .await?;
     a.unlock().await?;
     let lock = b.lock_info().await?.context("lock")?;
@@ -497,10 +491,8 @@ async fn heartbeats_keep_the_lease_and_a_waiter_names_the_holder() -> Result<()>
     );
     let released = operator.force_unlock(1).await?;
     ensure!(released.owner == "holder" && released.fence == 1);
-    let db = sqlite_conn().await?;
-    let conn = sea_orm_migration::SchemaManagerConnection::Connection(&db);
     let write = holder
-        .write(&conn, "m1", &Transition::MarkApplied { checksum: None })
+        .write("m1", &Transition::MarkApplied { checksum: None })
         .await;
     ensure!(matches!(write, Err(Error::LeaseLost { .. })), "{write:?}");
     waiter.lock("up").await?;
