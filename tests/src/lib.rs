@@ -6,6 +6,10 @@
 //!   wires it (`api::database::open`, `api::app`, `api::serve`), with typed HTTP helpers — on a
 //!   native connection, or in Data API mode through the adapter and a [`TestEmulator`].
 //!
+//! - [`fake_lambda`]: a fake Lambda Runtime API, to drive the `api` binary's Lambda path.
+//! - [`floor`]: the article's routes served by minimal handlers over a bare HTTP client, the
+//!   floor `users-load` measures the API's CPU per request against.
+//!
 //! Server URLs come from `TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306`) and
 //! `TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`). A server that cannot be
 //! reached fails the test: nothing is skipped. Set `TEST_LOG=1` to see the service's logs.
@@ -15,6 +19,8 @@
     reason = "cleanup failures in Drop can only be reported on stderr"
 )]
 
+pub mod fake_lambda;
+pub mod floor;
 pub mod moto;
 
 pub use test_support::{

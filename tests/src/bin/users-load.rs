@@ -2,20 +2,33 @@
 //!
 //! Starts the real `api` binary (a release build, by default `target/release/api`) in each mode —
 //! `sqlite` (the embedded default), `mariadb` (`DATABASE_URL`) and `data-api` (`CLUSTER_ARN`/
-//! `SECRET_ARN` through the adapter to the emulator in front of MariaDB) — and drives it over HTTP:
-//! for each concurrency level, a fixed count of `POST /users`, then as many `GET /users/{id}` of the
-//! users just created. It measures the cold start (process spawn → first `200` from `/health`),
-//! requests/s, p50/p99 latency, the API process's CPU time per request (utime + stime from
-//! `/proc/<pid>/stat`) and its peak RSS (`VmHWM`), and checks that no request failed and that the
-//! table holds exactly the accepted POSTs (counted on a connection of its own).
+//! `SECRET_ARN` through the adapter to the emulator in front of MariaDB) — and drives it over HTTP.
+//! Mode `floor` starts this tool itself (`--serve-floor`, [`integration_tests::floor`]) in the API's
+//! place: the article's routes served by minimal handlers that send the same Data API requests with
+//! a bare HTTP client, the least CPU a request can cost; run with `data-api` it gives the API's
+//! ratio to that floor, measured in the same run against the same emulator and MariaDB. Mode
+//! `lambda` runs the API's Lambda path as deployed in Data API mode: the binary polls a fake Lambda
+//! Runtime API ([`integration_tests::fake_lambda`]) for API Gateway REST events, one at a time (so
+//! only at one client).
+//!
+//! Routes (`--routes`): `article` adds 100 users with `POST /add-user` (so the table holds 101 with
+//! the seed row), then for each concurrency level sends a fixed count of `GET /get-users`, each
+//! checked to list all 101, then as many `POST /add-user`; `resource` (not in `floor` mode) sends,
+//! for each level, `POST /users`, then as many `GET /users/{id}` of the users just created.
+//!
+//! It measures the cold start (process spawn → first `200` from `/health`), requests/s, p50/p99
+//! latency, the server process's CPU time per request (utime + stime from `/proc/<pid>/stat`) and
+//! its peak RSS (`VmHWM`), and checks that no request failed and that the table holds exactly the
+//! accepted POSTs (counted on a connection of its own).
 //!
 //! ```text
 //! cargo build --release -p api -p integration-tests --bin api --bin users-load
 //! target/release/users-load --requests 2000 --concurrency 1,16,64 --modes sqlite,mariadb,data-api
+//! target/release/users-load --requests 4000 --concurrency 16 --modes data-api,floor --routes article
 //! ```
 //!
-//! Needs the local MariaDB (`TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306`). Prints a
-//! Markdown table; exits non-zero when any request failed or the count is off.
+//! Needs the local MariaDB (`TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306`). Prints
+//! Markdown tables; exits non-zero when any request failed or the count is off.
 
 #![allow(clippy::print_stdout, reason = "a command-line report")]
 
@@ -27,6 +40,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
+use integration_tests::fake_lambda::FakeLambda;
 use integration_tests::{Backend, TestDatabase, TestEmulator};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
@@ -45,10 +59,22 @@ struct Args {
     /// Concurrent clients, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     concurrency: Vec<usize>,
-    /// Modes, comma-separated: sqlite, mariadb, data-api.
+    /// Modes, comma-separated: sqlite, mariadb, data-api, floor, lambda.
     #[arg(long, value_delimiter = ',', default_value = "sqlite,mariadb,data-api")]
     modes: Vec<String>,
+    /// Routes, comma-separated: article (`POST /add-user`, `GET /get-users`), resource (`POST
+    /// /users`, `GET /users/{id}`).
+    #[arg(long, value_delimiter = ',', default_value = "article,resource")]
+    routes: Vec<String>,
+    /// Serve the floor (`integration_tests::floor`) instead of measuring: how mode `floor` starts
+    /// this tool as its server, configured by the API's variables.
+    #[arg(long, hide = true)]
+    serve_floor: bool,
 }
+
+/// Users added by `POST /add-user` before the `GET /get-users` phases: with the seed row, the
+/// table holds 101.
+const ARTICLE_USERS: usize = 100;
 
 /// One phase's figures.
 #[derive(Debug)]
@@ -78,6 +104,15 @@ struct ModeRun {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if args.serve_floor {
+        return serve_floor().await;
+    }
+    for route in &args.routes {
+        ensure!(
+            matches!(route.as_str(), "article" | "resource"),
+            "unknown route set {route:?} (article, resource)"
+        );
+    }
     ensure!(
         args.api_bin.is_file(),
         "{} not found: build it with `cargo build --release -p api`",
@@ -93,6 +128,7 @@ async fn main() -> Result<()> {
         );
     }
     report(&args, &runs);
+    report_floor(&runs);
     let mut failed = false;
     for run in &runs {
         let errors: usize = run.phases.iter().map(|p| p.errors).sum();
@@ -110,6 +146,17 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
+/// The floor server: the article's routes on a multi-threaded runtime (as the API's local server),
+/// announced with the API's own "listening on" line.
+async fn serve_floor() -> Result<()> {
+    let config = integration_tests::floor::Config::from_lookup(|name| std::env::var(name).ok())?;
+    let port = std::env::var("PORT").unwrap_or_else(|_| "0".into());
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    println!("floor listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, integration_tests::floor::router(config)).await?;
+    Ok(())
+}
+
 #[allow(
     clippy::print_stderr,
     reason = "progress on stderr, the report on stdout"
@@ -121,6 +168,7 @@ fn eprintln_flush(message: &str) {
 /// What the API runs on in one mode; dropped after the run (databases removed).
 enum Backing {
     Sqlite(TestDatabase),
+    /// The API or the floor in front of the emulator.
     Mariadb(TestDatabase),
     DataApi(TestEmulator),
 }
@@ -175,7 +223,7 @@ async fn run_mode(args: &Args, mode: &str) -> Result<ModeRun> {
             env.push(("DATABASE_URL".into(), database.url.clone()));
             Backing::Mariadb(database)
         }
-        "data-api" => {
+        "data-api" | "floor" | "lambda" => {
             let emulator = TestEmulator::spawn(Backend::MariaDb).await?;
             migrate(&emulator.database).await?;
             let config = emulator.config(data_api::RetryPolicy::default());
@@ -195,19 +243,47 @@ async fn run_mode(args: &Args, mode: &str) -> Result<ModeRun> {
             ]);
             Backing::DataApi(emulator)
         }
-        other => bail!("unknown mode {other:?} (sqlite, mariadb, data-api)"),
+        other => bail!("unknown mode {other:?} (sqlite, mariadb, data-api, floor, lambda)"),
+    };
+    let lambda = if mode == "lambda" {
+        let lambda = FakeLambda::spawn().await?;
+        env.extend(lambda.env());
+        Some(lambda)
+    } else {
+        None
     };
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()?;
     let started = Instant::now();
-    let (mut child, base) = spawn_api(&args.api_bin, &env).await?;
+    let (mut child, target) = match lambda {
+        Some(lambda) => (
+            spawn(&args.api_bin, &[], &env, false).await?.0,
+            Target::Lambda(lambda),
+        ),
+        None => {
+            let bin = if mode == "floor" {
+                std::env::current_exe()?
+            } else {
+                args.api_bin.clone()
+            };
+            let serve_floor: &[&str] = if mode == "floor" {
+                &["--serve-floor"]
+            } else {
+                &[]
+            };
+            let (child, base) = spawn(&bin, serve_floor, &env, true).await?;
+            (child, Target::Http { client, base })
+        }
+    };
     let pid = child.id().context("api pid")?;
     // Cold start: spawn → the first 200 from /health (which also reaches the database).
     loop {
-        if let Ok(response) = client.get(format!("{base}/health")).send().await
-            && response.status() == 200
+        if target
+            .call("GET", "/health", None)
+            .await
+            .is_some_and(|(status, _)| status == 200)
         {
             break;
         }
@@ -218,33 +294,45 @@ async fn run_mode(args: &Args, mode: &str) -> Result<ModeRun> {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let cold_start_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let target = Arc::new(target);
+    // A Lambda instance takes one request at a time.
+    let levels: &[usize] = if mode == "lambda" {
+        &[1]
+    } else {
+        &args.concurrency
+    };
 
     let mut phases = Vec::new();
     let mut accepted_posts = 0;
-    for &concurrency in &args.concurrency {
-        let (phase, ids) = drive(
-            &client,
-            &base,
-            pid,
-            mode,
-            concurrency,
-            args.requests,
-            Op::Post(Vec::new()),
-        )
-        .await?;
+    let run = |concurrency, requests, op| drive(&target, pid, mode, concurrency, requests, op);
+    if args.routes.iter().any(|r| r == "article") {
+        let (_, ids) = run(1, ARTICLE_USERS, Op::AddUser).await?;
+        ensure!(
+            ids.len() == ARTICLE_USERS,
+            "adding the first {ARTICLE_USERS} users failed"
+        );
         accepted_posts += ids.len();
-        phases.push(phase);
-        let (phase, _) = drive(
-            &client,
-            &base,
-            pid,
-            mode,
-            concurrency,
-            args.requests,
-            Op::Get(ids),
-        )
-        .await?;
-        phases.push(phase);
+        for &concurrency in levels {
+            phases.push(
+                run(concurrency, args.requests, Op::GetUsers(ARTICLE_USERS + 1))
+                    .await?
+                    .0,
+            );
+        }
+        for &concurrency in levels {
+            let (phase, ids) = run(concurrency, args.requests, Op::AddUser).await?;
+            accepted_posts += ids.len();
+            phases.push(phase);
+        }
+    }
+    if mode != "floor" && args.routes.iter().any(|r| r == "resource") {
+        for &concurrency in levels {
+            let (phase, ids) = run(concurrency, args.requests, Op::Post).await?;
+            accepted_posts += ids.len();
+            phases.push(phase);
+            let (phase, _) = run(concurrency, args.requests, Op::Get(ids)).await?;
+            phases.push(phase);
+        }
     }
     let peak_rss_mib = peak_rss_kib(pid)? as f64 / 1024.0;
     child.kill().await.ok();
@@ -259,10 +347,16 @@ async fn run_mode(args: &Args, mode: &str) -> Result<ModeRun> {
     })
 }
 
-/// Starts the API with exactly `env` (plus `PATH`) and returns it with its base URL, read from its
-/// "listening on" line.
-async fn spawn_api(bin: &std::path::Path, env: &[(String, String)]) -> Result<(Child, String)> {
+/// Starts the API (or the floor) with exactly `env` (plus `PATH`) and returns it with, when
+/// `listens`, its base URL, read from its "listening on" line.
+async fn spawn(
+    bin: &std::path::Path,
+    args: &[&str],
+    env: &[(String, String)],
+    listens: bool,
+) -> Result<(Child, String)> {
     let mut child = Command::new(bin)
+        .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -273,13 +367,17 @@ async fn spawn_api(bin: &std::path::Path, env: &[(String, String)]) -> Result<(C
         .spawn()
         .with_context(|| format!("spawning {}", bin.display()))?;
     let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
-    let base = loop {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .context("no 'listening on' line in 30 s")??
-            .context("the api exited before listening")?;
-        if let Some(at) = line.find("http://") {
-            break line[at..].trim().to_owned();
+    let base = if !listens {
+        String::new()
+    } else {
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+                .await
+                .context("no 'listening on' line in 30 s")??
+                .context("the api exited before listening")?;
+            if let Some(at) = line.find("http://") {
+                break line[at..].trim().to_owned();
+            }
         }
     };
     // Keep draining its output so it never blocks on a full pipe.
@@ -287,36 +385,117 @@ async fn spawn_api(bin: &std::path::Path, env: &[(String, String)]) -> Result<(C
     Ok((child, base))
 }
 
+/// What a phase sends.
 enum Op {
-    Post(Vec<String>),
+    /// `POST /add-user`; the new ids are returned.
+    AddUser,
+    /// `GET /get-users`, whose answer must list this many users.
+    GetUsers(usize),
+    /// `POST /users`; the new ids are returned.
+    Post,
+    /// `GET /users/{id}` of these ids, in turn.
     Get(Vec<String>),
+}
+
+impl Op {
+    fn label(&self) -> &'static str {
+        match self {
+            Op::AddUser => "POST /add-user",
+            Op::GetUsers(_) => "GET /get-users",
+            Op::Post => "POST /users",
+            Op::Get(_) => "GET /users/{id}",
+        }
+    }
+
+    /// Sends request `i`: `None` when it failed, else the created user's id, if it made one.
+    async fn send(&self, target: &Target, i: usize) -> Option<Option<String>> {
+        let created = |body: &[u8], field: &str| {
+            let body: Value = serde_json::from_slice(body).ok()?;
+            body[field].as_str().map(|id| Some(id.to_owned()))
+        };
+        match self {
+            Op::AddUser | Op::Post => {
+                let (path, expected, field) = match self {
+                    Op::AddUser => ("/add-user", 200, "userId"),
+                    _ => ("/users", 201, "id"),
+                };
+                let body = json!({"firstName": format!("Load{i}"), "lastName": "Bench"});
+                let (status, body) = target.call("POST", path, Some(&body)).await?;
+                if status != expected {
+                    return None;
+                }
+                created(&body, field)
+            }
+            Op::GetUsers(expected) => {
+                let (status, body) = target.call("GET", "/get-users", None).await?;
+                let users: Vec<serde::de::IgnoredAny> = serde_json::from_slice(&body).ok()?;
+                (status == 200 && users.len() == *expected).then_some(None)
+            }
+            Op::Get(ids) => {
+                let path = format!("/users/{}", ids[i % ids.len()]);
+                let (status, _) = target.call("GET", &path, None).await?;
+                (status == 200).then_some(None)
+            }
+        }
+    }
+}
+
+/// Where requests go: the server's HTTP listener, or the fake Lambda Runtime API the function polls.
+enum Target {
+    Http {
+        client: reqwest::Client,
+        base: String,
+    },
+    Lambda(FakeLambda),
+}
+
+impl Target {
+    /// `method path` with an optional JSON body: the status and body, or `None` on a failure.
+    async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, Vec<u8>)> {
+        match self {
+            Target::Http { client, base } => {
+                let url = format!("{base}{path}");
+                let request = match body {
+                    Some(body) => client.post(url).json(body),
+                    None if method == "GET" => client.get(url),
+                    None => client.post(url),
+                };
+                let response = request.send().await.ok()?;
+                let status = response.status().as_u16();
+                Some((status, response.bytes().await.ok()?.to_vec()))
+            }
+            Target::Lambda(lambda) => {
+                let event = FakeLambda::rest_event(method, path, body);
+                let answer = lambda.invoke(event, Duration::from_secs(60)).await.ok()?;
+                let status = u16::try_from(answer["statusCode"].as_u64()?).ok()?;
+                let body = answer["body"].as_str().unwrap_or_default();
+                // JSON answers are sent as text; anything else is not what the service answers.
+                (answer["isBase64Encoded"] != true).then(|| (status, body.as_bytes().to_vec()))
+            }
+        }
+    }
 }
 
 /// Sends `requests` requests from `concurrency` clients; returns the phase and the created ids.
 async fn drive(
-    client: &reqwest::Client,
-    base: &str,
+    target: &Arc<Target>,
     pid: u32,
     mode: &str,
     concurrency: usize,
     requests: usize,
     op: Op,
 ) -> Result<(Phase, Vec<String>)> {
-    let (operation, ids) = match op {
-        Op::Post(ids) => ("POST /users", Arc::new(ids)),
-        Op::Get(ids) => {
-            ensure!(!ids.is_empty(), "no users to read");
-            ("GET /users/{id}", Arc::new(ids))
-        }
-    };
+    if let Op::Get(ids) = &op {
+        ensure!(!ids.is_empty(), "no users to read");
+    }
+    let operation = op.label();
+    let op = Arc::new(op);
     let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = cpu_ticks(pid)?;
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
-        let (client, base, next, ids) =
-            (client.clone(), base.to_owned(), next.clone(), ids.clone());
-        let post = operation.starts_with("POST");
+        let (target, next, op) = (target.clone(), next.clone(), op.clone());
         workers.spawn(async move {
             let mut latencies = Vec::new();
             let mut created = Vec::new();
@@ -327,36 +506,11 @@ async fn drive(
                     break;
                 }
                 let sent = Instant::now();
-                let response = if post {
-                    client
-                        .post(format!("{base}/users"))
-                        .json(&json!({"firstName": format!("Load{i}"), "lastName": "Bench"}))
-                        .send()
-                        .await
-                } else {
-                    client
-                        .get(format!("{base}/users/{}", ids[i % ids.len()]))
-                        .send()
-                        .await
-                };
-                let ok = match response {
-                    Ok(response) if post && response.status() == 201 => {
-                        match response.json::<Value>().await {
-                            Ok(body) => {
-                                created.push(body["id"].as_str().unwrap_or_default().to_owned());
-                                true
-                            }
-                            Err(_) => false,
-                        }
-                    }
-                    Ok(response) if !post && response.status() == 200 => {
-                        response.bytes().await.is_ok()
-                    }
-                    _ => false,
-                };
+                let outcome = op.send(&target, i).await;
                 latencies.push(sent.elapsed());
-                if !ok {
-                    errors += 1;
+                match outcome {
+                    Some(id) => created.extend(id),
+                    None => errors += 1,
                 }
             }
             (latencies, created, errors)
@@ -435,7 +589,7 @@ fn report(args: &Args, runs: &[ModeRun]) {
     }
     println!();
     println!(
-        "| mode | operation | clients | requests/s | p50 (ms) | p99 (ms) | API CPU per request (µs) | errors |"
+        "| mode | operation | clients | requests/s | p50 (ms) | p99 (ms) | server CPU per request (µs) | errors |"
     );
     println!("|---|---|---|---|---|---|---|---|");
     for phase in runs.iter().flat_map(|r| &r.phases) {
@@ -449,6 +603,40 @@ fn report(args: &Args, runs: &[ModeRun]) {
             phase.p99_ms,
             phase.cpu_us_per_request,
             phase.errors
+        );
+    }
+}
+
+/// With both `data-api` and `floor` run: the API's CPU per request over the floor's, per phase.
+fn report_floor(runs: &[ModeRun]) {
+    let phases = |mode: &'static str| {
+        runs.iter()
+            .filter(move |r| r.mode == mode)
+            .flat_map(|r| &r.phases)
+    };
+    let pairs: Vec<(&Phase, &Phase)> = phases("data-api")
+        .filter_map(|api| {
+            phases("floor")
+                .find(|f| f.operation == api.operation && f.concurrency == api.concurrency)
+                .map(|floor| (api, floor))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "| operation | clients | API CPU per request (µs) | floor CPU per request (µs) | API / floor |"
+    );
+    println!("|---|---|---|---|---|");
+    for (api, floor) in pairs {
+        println!(
+            "| {} | {} | {:.0} | {:.0} | {:.2}× |",
+            api.operation,
+            api.concurrency,
+            api.cpu_us_per_request,
+            floor.cpu_us_per_request,
+            api.cpu_us_per_request / floor.cpu_us_per_request
         );
     }
 }
