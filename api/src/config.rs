@@ -17,6 +17,23 @@ pub enum Runtime {
     },
 }
 
+impl Runtime {
+    /// The async runtime to serve on. Lambda hands a function instance one request at a time, so
+    /// there a single thread runs everything: no worker threads to start, park, wake or hand tasks
+    /// between. The local server takes concurrent requests and gets tokio's multi-threaded runtime
+    /// (a worker per core).
+    ///
+    /// # Errors
+    /// The operating system's, when the runtime's threads or I/O driver cannot be created.
+    pub fn tokio(&self) -> std::io::Result<tokio::runtime::Runtime> {
+        let mut builder = match self {
+            Runtime::Lambda => tokio::runtime::Builder::new_current_thread(),
+            Runtime::Local { .. } => tokio::runtime::Builder::new_multi_thread(),
+        };
+        builder.enable_all().build()
+    }
+}
+
 /// Which database the service uses.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Database {
@@ -173,6 +190,19 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn lambda_runs_on_one_thread_and_the_local_server_on_many() {
+        use tokio::runtime::RuntimeFlavor;
+        let flavor = |runtime: Runtime| runtime.tokio().expect("runtime").handle().runtime_flavor();
+        assert_eq!(flavor(Runtime::Lambda), RuntimeFlavor::CurrentThread);
+        assert_eq!(
+            flavor(Runtime::Local {
+                addr: "127.0.0.1:0".parse().expect("addr")
+            }),
+            RuntimeFlavor::MultiThread
+        );
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub async fn open(database: &Database) -> Result<DatabaseConnection, Error> {
                 engine = ?config.engine,
                 "using Aurora through the RDS Data API"
             );
-            let api = data_api::DataApi::with_default_aws_config(config.clone()).await;
+            let sdk = crate::aws::sdk_config().await;
+            let api = data_api::DataApi::with_sdk_config(&sdk, config.clone());
             api.connection().map_err(Error::Database)
         }
         Database::Embedded { data_dir } => {

@@ -14,11 +14,13 @@
 //!
 //! Layout: [`routes`] (handlers, fallbacks, limits) over [`domain`] (input validation) and
 //! [`service`] (SeaORM queries, no HTTP types); [`config`] reads settings once; [`database`] opens
-//! and, for the embedded default, migrates the database; [`error`] holds [`Error`] and [`ApiError`].
+//! and, for the embedded default, migrates the database, with the AWS SDK configured by [`aws`] in
+//! Data API mode; [`error`] holds [`Error`] and [`ApiError`].
 
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used)]
 
+pub mod aws;
 pub mod config;
 pub mod database;
 pub mod domain;
