@@ -7,6 +7,11 @@
 //! secret, whose database user is created and granted after migrating). Each invocation returns the JSON summary
 //! of [`run_migrations::handle`], or fails when a migration fails, the deadline leaves migrations
 //! pending, or (with `fail`) the schema drifted.
+//!
+//! Outside Lambda (no `AWS_LAMBDA_RUNTIME_API`, e.g. `scripts/parity`) it handles one invocation with
+//! an empty event and no deadline, prints its summary on stdout and exits 1 on failure.
+
+use std::io::Write as _;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use migration::{DynamoLedger, LockConfig, RunOptions, Target};
@@ -24,6 +29,9 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_lookup(|name| std::env::var(name).ok())?;
     let setup = setup(config).await?;
     let setup = &setup;
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        return once(setup).await;
+    }
     lambda_runtime::run(service_fn(
         async move |event: LambdaEvent<serde_json::Value>| {
             let invocation = Invocation {
@@ -37,6 +45,21 @@ async fn main() -> Result<(), Error> {
         },
     ))
     .await
+}
+
+/// One local invocation: the summary on stdout, or the error chain.
+async fn once(setup: &Setup) -> Result<(), Error> {
+    let invocation = Invocation {
+        request_id: format!("local-{}", std::process::id()),
+        function_name: "run-migrations".into(),
+        deadline: None,
+    };
+    let summary = run_migrations::handle(setup, &serde_json::json!({}), &invocation)
+        .await
+        .map_err(|error| Error::from(format!("{:#}", anyhow::Error::from(error))))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", serde_json::to_string(&summary)?)?;
+    Ok(())
 }
 
 /// The clients, built once from one read of the AWS settings.

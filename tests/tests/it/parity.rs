@@ -1,8 +1,10 @@
-//! `scripts/parity --smoke`: the local production-parity stack (moto, emulator, migrations with the
-//! DynamoDB ledger through the Data API, the API in Data API mode) starts and serves, on both engines.
+//! `scripts/parity --smoke`: the local production-parity stack (moto, emulator, run-migrations with
+//! the DynamoDB ledger through the Data API, the API in Data API mode as its own database user from
+//! its own secret) starts and serves, on both engines, and the API's user is refused `DROP TABLE`.
 
 use anyhow::{Context, Result, ensure};
 use integration_tests::{Backend, TestDatabase};
+use sea_orm::ConnectionTrait;
 
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
@@ -13,6 +15,29 @@ fn free_port() -> Result<u16> {
 async fn parity_smoke(backend: Backend) -> Result<()> {
     let database = TestDatabase::create(backend).await?;
     let name = database.url.rsplit('/').next().context("name")?.to_owned();
+    // Database users are server-wide: a name of this test's own, dropped afterwards.
+    let api_user = format!("api_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let outcome = run(backend, &name, &api_user).await;
+    let db = database.connect().await?;
+    let cleanup = if backend == Backend::Postgres {
+        vec![
+            format!(r#"REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA public FROM "{api_user}""#),
+            format!(r#"REVOKE ALL PRIVILEGES ON SCHEMA public FROM "{api_user}""#),
+            format!(r#"REVOKE ALL PRIVILEGES ON DATABASE "{name}" FROM "{api_user}""#),
+            format!(r#"DROP ROLE IF EXISTS "{api_user}""#),
+        ]
+    } else {
+        vec![format!("DROP USER IF EXISTS '{api_user}'@'%'")]
+    };
+    for sql in cleanup {
+        if let Err(error) = db.execute_unprepared(&sql).await {
+            tracing::warn!(%error, "cleaning up {api_user}");
+        }
+    }
+    outcome
+}
+
+async fn run(backend: Backend, name: &str, api_user: &str) -> Result<()> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .context("workspace root")?;
@@ -29,7 +54,8 @@ async fn parity_smoke(backend: Backend) -> Result<()> {
         })
         .arg("--smoke")
         .env("BIN_DIR", bin_dir)
-        .env("DATABASE_NAME", &name)
+        .env("DATABASE_NAME", name)
+        .env("API_DB_USER", api_user)
         .env("DYNAMODB_TABLE_NAME", format!("ledger-{name}"))
         .env("API_PORT", free_port()?.to_string())
         .env("EMULATOR_PORT", free_port()?.to_string())
@@ -47,6 +73,14 @@ async fn parity_smoke(backend: Backend) -> Result<()> {
         "scripts/parity failed:\n{stdout}\n{stderr}"
     );
     ensure!(stdout.contains(r#""firstName":"Parity""#), "{stdout}");
+    ensure!(
+        stdout.contains(&format!(r#""api_user":"{api_user}""#)),
+        "run-migrations must create the API's user:\n{stdout}"
+    );
+    ensure!(
+        stdout.contains("DROP TABLE users as the API's user: refused"),
+        "{stdout}"
+    );
     let listed = stdout
         .lines()
         .find(|line| line.starts_with("GET /get-users:"))
