@@ -238,6 +238,7 @@ pub enum Error {
     },
 
     /// A DynamoDB call failed (or its request could not be built).
+    #[cfg(feature = "dynamo")]
     #[error("DynamoDB {operation} failed")]
     Dynamo {
         /// The API operation.

@@ -13,11 +13,13 @@
 //!   transactional.
 //! - [`MemoryLedger`]: in memory, for tests.
 
+#[cfg(feature = "dynamo")]
 pub mod dynamo;
 pub mod machine;
 mod memory;
 mod sql;
 
+#[cfg(feature = "dynamo")]
 pub use dynamo::{DynamoLedger, LockConfig};
 pub use memory::MemoryLedger;
 pub use sql::SqlLedger;

@@ -37,6 +37,14 @@
 //! ([`ledger::dynamo`] documents the DynamoDB items, lock and fencing); [`cli`] is the command line
 //! (sea-orm-cli's argv contract plus `repair`, `baseline`, `unlock`); [`error`] the crate's
 //! [`Error`]. The run-migrations Lambda is the `run-migrations` package, on top of this one.
+//!
+//! # Features
+//!
+//! Both are on by default, so `sea-orm-cli migrate` builds the binary as is; a program that only
+//! embeds the runner with [`SqlLedger`] (the users API) turns them off.
+//!
+//! - `dynamo`: [`DynamoLedger`], [`LockConfig`] and `Error::Dynamo` (`aws-config`, `aws-sdk-dynamodb`).
+//! - `cli`: [`cli`] and the `migration` binary (`clap`, `tracing-subscriber`); implies `dynamo`.
 
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used)]
@@ -46,6 +54,7 @@
 
 pub mod api_user;
 pub mod article;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod dry_run;
 pub mod error;
@@ -55,10 +64,9 @@ pub mod runner;
 
 pub use dry_run::{DryRun, PlannedMigration, PlannedStatement, StatementKind};
 pub use error::{Direction, Error, Result};
-pub use ledger::{
-    DynamoLedger, EntryState, Ledger, LedgerEntry, LockConfig, LockInfo, MemoryLedger, SqlLedger,
-    Transition,
-};
+#[cfg(feature = "dynamo")]
+pub use ledger::{DynamoLedger, LockConfig};
+pub use ledger::{EntryState, Ledger, LedgerEntry, LockInfo, MemoryLedger, SqlLedger, Transition};
 pub use runner::{MigrationState, Repair, RunOptions, Runner, Status, Target, UpReport};
 pub use sea_orm_migration::MigratorTrait;
 
