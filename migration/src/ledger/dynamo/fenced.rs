@@ -317,7 +317,7 @@ impl DynamoLedger {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    pub(super) fn base_item(
+    fn base_item(
         &self,
         name: &str,
         state: EntryState,
@@ -332,7 +332,7 @@ impl DynamoLedger {
         item
     }
 
-    pub(super) fn put(
+    fn put(
         &self,
         item: HashMap<String, AttributeValue>,
         condition: String,

@@ -76,7 +76,7 @@ pub(super) fn parse_entry(item: &HashMap<String, AttributeValue>) -> Result<Ledg
 
 /// The time an article-format item may carry: a number (seconds or milliseconds) or an ISO-8601
 /// string, under one of the names such runners use.
-pub(super) fn article_time(item: &HashMap<String, AttributeValue>) -> Option<i64> {
+fn article_time(item: &HashMap<String, AttributeValue>) -> Option<i64> {
     ["timestamp", "appliedAt", "applied_at", "createdAt"]
         .iter()
         .find_map(|key| match item.get(*key)? {

@@ -79,14 +79,14 @@ pub(super) struct LeaseState {
 }
 
 impl LeaseState {
-    pub(super) fn valid_until(&self) -> Instant {
+    fn valid_until(&self) -> Instant {
         *self
             .valid_until
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(super) fn extend(&self, until: Instant) {
+    fn extend(&self, until: Instant) {
         *self
             .valid_until
             .lock()
