@@ -63,7 +63,7 @@ mod name;
 pub mod runner;
 
 pub use dry_run::{DryRun, PlannedMigration, PlannedStatement, StatementKind};
-pub use error::{Direction, Error, Result};
+pub use error::{Direction, Error, Result, error_chain};
 #[cfg(feature = "dynamo")]
 pub use ledger::{DynamoLedger, LockConfig};
 pub use ledger::{EntryState, Ledger, LedgerEntry, LockInfo, MemoryLedger, SqlLedger, Transition};

@@ -31,14 +31,5 @@ pub use generate::{GenerateOptions, entities, write};
 pub use snapshot::Snapshot;
 pub use target::Target;
 
-/// `error: cause: cause…`, the whole `source()` chain on one line.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+/// `error: cause: cause…`, the whole `source()` chain on one line (the migration crate's).
+pub use migration::error_chain;

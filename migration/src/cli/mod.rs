@@ -49,17 +49,7 @@ pub async fn main() -> std::process::ExitCode {
     }
 }
 
-/// `error: cause: cause…`, the whole `source()` chain on one line.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use crate::error::error_chain;
 
 /// Logs to stderr (stdout carries the command's report). `RUST_LOG` wins over `-v`.
 fn init_tracing(verbose: bool) {

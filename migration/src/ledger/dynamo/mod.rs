@@ -568,7 +568,7 @@ mod tests {
                 .is_some(),
             "{source:?}"
         );
-        let chain = crate::cli::error_chain(&error);
+        let chain = crate::error_chain(&error);
         assert!(chain.contains("table_name"), "{chain}");
     }
 }
