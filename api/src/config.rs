@@ -1,6 +1,7 @@
 //! Settings, read once from the environment in `main` and passed down.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+#[cfg(feature = "native")]
 use std::path::PathBuf;
 
 use crate::error::Error;
@@ -34,7 +35,8 @@ impl Runtime {
     }
 }
 
-/// Which database the service uses.
+/// Which database the service uses. Without the `native` feature (the Lambda build) only the Data API
+/// exists: the other variants need SeaORM's native drivers.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Database {
     /// Aurora through the RDS Data API (`CLUSTER_ARN` and `SECRET_ARN` set; `DATABASE_NAME`,
@@ -43,8 +45,10 @@ pub enum Database {
     DataApi(data_api::Config),
     /// `DATABASE_URL`: `sqlite:`, `mysql://` or `postgres://`. Migrations are not run at start-up;
     /// pending ones are reported.
+    #[cfg(feature = "native")]
     Url(String),
     /// The embedded default: a SQLite file in `data_dir`, created and migrated at start-up.
+    #[cfg(feature = "native")]
     Embedded {
         /// `USERS_DATA_DIR`, default `data` (relative to the working directory).
         data_dir: PathBuf,
@@ -55,9 +59,11 @@ impl std::fmt::Debug for Database {
     // The URL may carry a password: never print it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            #[cfg(feature = "native")]
             Database::Url(_) => f.write_str("Url(<redacted>)"),
             // ARNs name resources; they are not credentials.
             Database::DataApi(config) => f.debug_tuple("DataApi").field(config).finish(),
+            #[cfg(feature = "native")]
             Database::Embedded { data_dir } => f
                 .debug_struct("Embedded")
                 .field("data_dir", data_dir)
@@ -91,15 +97,19 @@ pub const API_RESUME_BUDGET: std::time::Duration = std::time::Duration::from_sec
 /// Default listen port, as in the README.
 pub const DEFAULT_PORT: u16 = 3000;
 /// Default directory of the embedded SQLite database.
+#[cfg(feature = "native")]
 pub const DEFAULT_DATA_DIR: &str = "data";
 /// File name of the embedded SQLite database inside the data directory.
+#[cfg(feature = "native")]
 pub const EMBEDDED_DB_FILE: &str = "users.sqlite3";
 
 impl Config {
     /// Reads the process environment.
     ///
     /// # Errors
-    /// [`Error::Config`] naming the variable that is missing or malformed.
+    /// [`Error::Config`] naming the variable that is missing or malformed; without the `native`
+    /// feature also when `DATABASE_URL` is set or the Data API is not configured (no embedded
+    /// default then).
     pub fn from_env() -> Result<Self, Error> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -109,7 +119,7 @@ impl Config {
     /// Empty values count as unset.
     ///
     /// # Errors
-    /// [`Error::Config`] naming the variable that is missing or malformed.
+    /// As [`Config::from_env`].
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
 
@@ -146,7 +156,9 @@ impl Config {
                 config.retry.resume_budget = API_RESUME_BUDGET;
                 Database::DataApi(config)
             }
+            #[cfg(feature = "native")]
             (Some(url), _) => Database::Url(url.trim().to_owned()),
+            #[cfg(feature = "native")]
             (None, Runtime::Lambda) => {
                 return Err(Error::Config(
                     "DATABASE_URL, or CLUSTER_ARN and SECRET_ARN, are required on AWS Lambda: the \
@@ -155,10 +167,13 @@ impl Config {
                         .into(),
                 ));
             }
+            #[cfg(feature = "native")]
             (None, Runtime::Local { .. }) => Database::Embedded {
                 data_dir: get("USERS_DATA_DIR")
                     .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from),
             },
+            #[cfg(not(feature = "native"))]
+            (url, _) => return Err(Error::Config(without_native_drivers(url.is_some()))),
         };
 
         let get_users_max_bytes = match get("GET_USERS_MAX_BYTES") {
@@ -177,6 +192,22 @@ impl Config {
             get_users_max_bytes,
         })
     }
+}
+
+/// Why a build without the `native` feature cannot serve what was asked for, and what to set instead.
+#[cfg(not(feature = "native"))]
+fn without_native_drivers(database_url: bool) -> String {
+    let asked = if database_url {
+        "DATABASE_URL is set"
+    } else {
+        "no database is configured (the embedded SQLite default)"
+    };
+    format!(
+        "{asked}, but this api was built without the `native` feature (as for AWS Lambda): it has no \
+         native database driver and reaches Aurora only through the RDS Data API; set CLUSTER_ARN \
+         and SECRET_ARN, or build with the default features for DATABASE_URL and the embedded \
+         database"
+    )
 }
 
 #[cfg(test)]
@@ -205,6 +236,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "native")]
     #[test]
     fn defaults_to_loopback_port_3000_and_the_embedded_database() {
         let config = config(&[]).expect("defaults are valid");
@@ -222,6 +254,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "native")]
     #[test]
     fn host_port_data_dir_and_database_url_override_the_defaults() {
         let config = config(&[
@@ -246,6 +279,7 @@ mod tests {
         assert_eq!(config.database, Database::Url("mysql://root@h/db".into()));
     }
 
+    #[cfg(feature = "native")]
     fn config_with_url() -> Config {
         config(&[("DATABASE_URL", "mysql://root@h/db")]).expect("valid")
     }
@@ -285,8 +319,22 @@ mod tests {
                 ],
                 "DATABASE_ENGINE",
             ),
-            (&[("GET_USERS_MAX_BYTES", "0")], "GET_USERS_MAX_BYTES"),
-            (&[("GET_USERS_MAX_BYTES", "lots")], "GET_USERS_MAX_BYTES"),
+            (
+                &[
+                    ("CLUSTER_ARN", "arn:aws:rds:us-east-1:1:cluster:c"),
+                    ("SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:s"),
+                    ("GET_USERS_MAX_BYTES", "0"),
+                ],
+                "GET_USERS_MAX_BYTES",
+            ),
+            (
+                &[
+                    ("CLUSTER_ARN", "arn:aws:rds:us-east-1:1:cluster:c"),
+                    ("SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:s"),
+                    ("GET_USERS_MAX_BYTES", "lots"),
+                ],
+                "GET_USERS_MAX_BYTES",
+            ),
         ] {
             let error = config(vars).expect_err("must be refused").to_string();
             assert!(error.contains(name), "{vars:?}: {error}");
@@ -329,17 +377,53 @@ mod tests {
     fn lambda_runtime_ignores_host_and_port() {
         let config = config(&[
             ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
-            ("DATABASE_URL", "postgres://u@h/db"),
+            ("CLUSTER_ARN", "arn:aws:rds:us-east-1:1:cluster:c"),
+            ("SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:s"),
             ("PORT", "not-used"),
         ])
         .expect("valid");
         assert_eq!(config.runtime, Runtime::Lambda);
     }
 
+    #[cfg(feature = "native")]
     #[test]
     fn debug_output_never_shows_the_database_url() {
         let config = config(&[("DATABASE_URL", "postgres://user:hunter2@h/db")]).expect("valid");
         let debug = format!("{config:?}");
         assert!(!debug.contains("hunter2"), "{debug}");
+    }
+
+    /// Without the native drivers, `DATABASE_URL` and the embedded default are refused when the
+    /// settings are read, saying why and what to set; the Data API still works.
+    #[cfg(not(feature = "native"))]
+    #[test]
+    fn without_native_drivers_only_the_data_api_is_accepted() {
+        let lambda = ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001");
+        let url = ("DATABASE_URL", "postgres://user:hunter2@h/db");
+        for (vars, asked) in [
+            (&[url][..], "DATABASE_URL is set"),
+            (&[lambda, url], "DATABASE_URL is set"),
+            (&[], "no database is configured"),
+            (&[lambda], "no database is configured"),
+            (&[("USERS_DATA_DIR", "/tmp/x")], "no database is configured"),
+        ] {
+            let error = config(vars).expect_err("must be refused");
+            assert!(matches!(error, Error::Config(_)), "{vars:?}: {error:?}");
+            let message = error.to_string();
+            for expected in [asked, "`native` feature", "CLUSTER_ARN and SECRET_ARN"] {
+                assert!(message.contains(expected), "{vars:?}: {message}");
+            }
+            assert!(!message.contains("hunter2"), "{message}");
+        }
+
+        let config = config_of(&[
+            url,
+            ("CLUSTER_ARN", "arn:aws:rds:us-east-1:1:cluster:c"),
+            ("SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:s"),
+        ]);
+        assert!(
+            matches!(config.database, Database::DataApi(_)),
+            "{config:?}"
+        );
     }
 }

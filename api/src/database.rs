@@ -1,9 +1,14 @@
 //! Opening the configured database at start-up.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+#[cfg(feature = "native")]
+use sea_orm::ConnectionTrait;
+use sea_orm::DatabaseConnection;
 
-use crate::config::{Database, EMBEDDED_DB_FILE};
+use crate::config::Database;
+#[cfg(feature = "native")]
+use crate::config::EMBEDDED_DB_FILE;
 use crate::error::Error;
+#[cfg(feature = "native")]
 use migration::{Migrator, Runner, SqlLedger, Status};
 
 /// Connects to the configured database.
@@ -15,7 +20,7 @@ use migration::{Migrator, Runner, SqlLedger, Status};
 /// The embedded default is created in its data directory and brought up to date (every pending
 /// migration applied, and logged). A `DATABASE_URL` database is left as it is — migrations there are
 /// an explicit step (`cargo run -p migration -- up`) — but pending or unknown migrations are logged as
-/// warnings.
+/// warnings. Both need the `native` feature (they do not exist without it).
 ///
 /// # Errors
 /// [`Error::DataDir`] when the data directory cannot be created; [`Error::Migration`] when connecting
@@ -33,6 +38,7 @@ pub async fn open(database: &Database) -> Result<DatabaseConnection, Error> {
             let api = data_api::DataApi::with_sdk_config(&sdk, config.clone());
             api.connection().map_err(Error::Database)
         }
+        #[cfg(feature = "native")]
         Database::Embedded { data_dir } => {
             std::fs::create_dir_all(data_dir).map_err(|source| Error::DataDir {
                 path: data_dir.clone(),
@@ -57,6 +63,7 @@ pub async fn open(database: &Database) -> Result<DatabaseConnection, Error> {
             }
             Ok(db)
         }
+        #[cfg(feature = "native")]
         Database::Url(url) => {
             let db = migration::connect(url, None).await?;
             tracing::info!(backend = ?db.get_database_backend(), "connected to DATABASE_URL");

@@ -3,6 +3,10 @@
 //! this package alone, as `cargo build -p api` sees them) lists no `aws-sdk-dynamodb` or `clap`, and
 //! `migration` brings none of its binary-only dependencies (`tracing-subscriber` is the API's own,
 //! for its logging, so only `migration`'s edges are checked for it).
+//!
+//! The Lambda build (`--no-default-features`, what `infra/` builds) must also leave out SeaORM's native
+//! drivers: `cargo tree -p api --no-default-features -e normal` lists no `sqlx-mysql`,
+//! `sqlx-postgres`, `sqlx-sqlite` or `libsqlite3-sys`, while the default build (`native`) has them.
 
 use std::process::Command;
 
@@ -10,6 +14,11 @@ use anyhow::{Context, Result, ensure};
 
 /// `cargo tree -p api -e normal --prefix depth`: each line is `<depth><name> v<version> …`.
 fn api_tree() -> Result<String> {
+    api_tree_with(&[])
+}
+
+/// [`api_tree`] with more arguments for `cargo tree` (feature selection).
+fn api_tree_with(extra: &[&str]) -> Result<String> {
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
     let output = Command::new(env!("CARGO"))
         .args([
@@ -23,6 +32,7 @@ fn api_tree() -> Result<String> {
             "depth",
         ])
         .args(["--manifest-path", manifest])
+        .args(extra)
         .output()
         .context("running cargo tree")?;
     ensure!(
@@ -88,6 +98,57 @@ fn migration_brings_none_of_its_binary_only_dependencies() -> Result<()> {
     ensure!(
         unwanted.is_empty(),
         "`migration` brings {unwanted:?} into the API"
+    );
+    Ok(())
+}
+
+/// SeaORM's native drivers and the bundled SQLite library, in name order.
+const NATIVE_DRIVERS: [&str; 4] = [
+    "libsqlite3-sys",
+    "sqlx-mysql",
+    "sqlx-postgres",
+    "sqlx-sqlite",
+];
+
+/// The native drivers found in a tree, each once.
+fn native_drivers(tree: &str) -> Vec<&str> {
+    let mut found: Vec<&str> = tree
+        .lines()
+        .map(|line| parse(line).1)
+        .filter(|name| NATIVE_DRIVERS.contains(name))
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+#[test]
+fn the_lambda_build_has_no_native_database_driver() -> Result<()> {
+    let tree = api_tree_with(&["--no-default-features"])?;
+    // Still the API with SeaORM and the Data API adapter.
+    for name in ["sea-orm", "data-api", "migration"] {
+        ensure!(
+            tree.lines().any(|l| parse(l) == (1, name)),
+            "{name}: {tree}"
+        );
+    }
+    let found = native_drivers(&tree);
+    ensure!(
+        found.is_empty(),
+        "native drivers in the Lambda build (--no-default-features): {found:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_default_build_has_every_native_driver() -> Result<()> {
+    // The local service (`native`): the embedded SQLite and `DATABASE_URL` need all of them; this
+    // also shows that the test above would see a driver in the tree.
+    let tree = api_tree()?;
+    ensure!(
+        native_drivers(&tree) == NATIVE_DRIVERS,
+        "{:?}",
+        native_drivers(&tree)
     );
     Ok(())
 }
