@@ -150,6 +150,9 @@ export class UsersServiceStack extends Stack {
     this.apiFunction = this.rustFunction('UsersApi', {
       manifest: 'api/Cargo.toml',
       binaryName: 'api',
+      // The Lambda build: without the `native` feature (SeaORM's sqlx drivers, the embedded SQLite),
+      // which the function never uses; it reaches the cluster through the Data API only.
+      cargoLambdaFlags: ['--no-default-features'],
       timeout: API_TIMEOUT,
       memorySize: 256,
       description: 'The users REST API (one axum router behind API Gateway)',
@@ -256,6 +259,8 @@ export class UsersServiceStack extends Stack {
     props: {
       manifest: string;
       binaryName: string;
+      /** Passed to `cargo lambda build` after the target's own flags (features). */
+      cargoLambdaFlags?: string[];
       timeout: Duration;
       memorySize: number;
       description: string;
@@ -275,6 +280,7 @@ export class UsersServiceStack extends Stack {
     const fn = new RustFunction(this, `${id}Function`, {
       manifestPath: path.join(REPO_ROOT, props.manifest),
       binaryName: props.binaryName,
+      bundling: { cargoLambdaFlags: props.cargoLambdaFlags },
       runtime: 'provided.al2023',
       architecture: lambda.Architecture.ARM_64,
       timeout: props.timeout,
