@@ -23,12 +23,13 @@ use std::sync::{Arc, Mutex};
 
 use sea_orm_migration::sea_orm::{
     ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, ProxyDatabaseTrait,
-    ProxyExecResult, ProxyRow, QueryResult, Statement, Value, from_query_result_to_proxy_row,
+    ProxyExecResult, ProxyRow, Statement, Value,
 };
 use sea_orm_migration::{MigrationTrait, SchemaManager};
 
 use crate::error::{Direction, Error, Result};
 use crate::ledger::TxMode;
+pub use crate::proxy_row::proxy_row;
 
 /// What a dry run found: per migration of the plan, in the order a real run would take them, the
 /// statements it would send.
@@ -183,60 +184,6 @@ impl Recorder {
     }
 }
 
-/// A row of a target's answer to the query `sql`, as a SeaORM proxy connection hands it to a
-/// migration: values typed as the native driver would decode them, and sea-schema's
-/// `has_table`/`has_column`/`has_index` probes answered as booleans (MySQL and SQLite compute an
-/// integer, which a native driver converts on the way).
-///
-/// # Errors
-/// A column whose type SeaORM cannot convert.
-pub fn proxy_row(
-    backend: DbBackend,
-    sql: &str,
-    row: &QueryResult,
-) -> std::result::Result<ProxyRow, DbErr> {
-    let converted = if backend == DbBackend::Sqlite {
-        sqlite_row(row)?
-    } else {
-        // SeaORM's conversion picks each value's type from the column's; it panics on a column
-        // type it does not know, which a dry run reports instead of dying.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            from_query_result_to_proxy_row(row)
-        }))
-        .map_err(|_| {
-            DbErr::Custom("a column of this read has a type SeaORM cannot convert".into())
-        })?
-    };
-    Ok(match probe_column(sql, backend) {
-        Some(column) => as_bool(converted, column),
-        None => converted,
-    })
-}
-
-/// SQLite is typed by value, and a computed column (`COUNT(*) > 0`) has no declared type, which
-/// SeaORM's conversion does not accept: each value becomes the first of integer, real, text or
-/// blob it decodes as.
-fn sqlite_row(row: &QueryResult) -> std::result::Result<ProxyRow, DbErr> {
-    let mut values = std::collections::BTreeMap::new();
-    for column in row.column_names() {
-        let value = if let Ok(v) = row.try_get::<Option<i64>>("", &column) {
-            Value::BigInt(v)
-        } else if let Ok(v) = row.try_get::<Option<f64>>("", &column) {
-            Value::Double(v)
-        } else if let Ok(v) = row.try_get::<Option<String>>("", &column) {
-            Value::String(v.map(Box::new))
-        } else if let Ok(v) = row.try_get::<Option<Vec<u8>>>("", &column) {
-            Value::Bytes(v.map(Box::new))
-        } else {
-            return Err(DbErr::Custom(format!(
-                "column `{column}` of this read decodes as no SQLite type"
-            )));
-        };
-        values.insert(column, value);
-    }
-    Ok(ProxyRow::new(values))
-}
-
 #[async_trait::async_trait]
 impl ProxyDatabaseTrait for Recorder {
     async fn query(&self, statement: Statement) -> std::result::Result<Vec<ProxyRow>, DbErr> {
@@ -301,39 +248,6 @@ fn is_read_only(sql: &str, backend: DbBackend) -> bool {
     }
 }
 
-/// The column of sea-schema's probes behind `has_table`/`has_column`/`has_index`
-/// (`SELECT COUNT(*) > 0 AS "has_table" FROM …`): sea-orm-migration reads it as a `bool`, which
-/// MySQL and SQLite compute as an integer that a native driver converts on the way.
-fn probe_column(sql: &str, backend: DbBackend) -> Option<&'static str> {
-    let quote = match backend {
-        DbBackend::MySql => '`',
-        _ => '"',
-    };
-    ["has_table", "has_column", "has_index"]
-        .into_iter()
-        .find(|column| {
-            sql.trim_start().starts_with(&format!(
-                "SELECT COUNT(*) > 0 AS {quote}{column}{quote} FROM "
-            ))
-        })
-}
-
-fn as_bool(mut row: ProxyRow, column: &str) -> ProxyRow {
-    let truth = match row.values.get(column) {
-        Some(Value::TinyInt(v)) => v.map(|v| v != 0),
-        Some(Value::SmallInt(v)) => v.map(|v| v != 0),
-        Some(Value::Int(v)) => v.map(|v| v != 0),
-        Some(Value::BigInt(v)) => v.map(|v| v != 0),
-        Some(Value::TinyUnsigned(v)) => v.map(|v| v != 0),
-        Some(Value::SmallUnsigned(v)) => v.map(|v| v != 0),
-        Some(Value::Unsigned(v)) => v.map(|v| v != 0),
-        Some(Value::BigUnsigned(v)) => v.map(|v| v != 0),
-        _ => return row,
-    };
-    row.values.insert(column.to_owned(), Value::Bool(truth));
-    row
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,27 +277,6 @@ mod tests {
         ] {
             assert_eq!(is_read_only(sql, backend), read, "{sql:?}");
         }
-    }
-
-    #[test]
-    fn schema_probes_answer_as_booleans() {
-        let sql = "SELECT COUNT(*) > 0 AS `has_table` FROM `information_schema`.`tables`";
-        assert_eq!(probe_column(sql, DbBackend::MySql), Some("has_table"));
-        assert_eq!(probe_column(sql, DbBackend::Postgres), None);
-        assert_eq!(
-            probe_column("SELECT has_table FROM t", DbBackend::MySql),
-            None
-        );
-        let row = ProxyRow::new([("has_table".to_owned(), Value::BigInt(Some(1)))].into());
-        assert_eq!(
-            as_bool(row, "has_table").values["has_table"],
-            Value::Bool(Some(true))
-        );
-        let row = ProxyRow::new([("has_table".to_owned(), Value::Int(Some(0)))].into());
-        assert_eq!(
-            as_bool(row, "has_table").values["has_table"],
-            Value::Bool(Some(false))
-        );
     }
 
     struct Sample;

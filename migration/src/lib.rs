@@ -60,6 +60,7 @@ pub mod dry_run;
 pub mod error;
 pub mod ledger;
 mod name;
+mod proxy_row;
 pub mod runner;
 
 pub use dry_run::{DryRun, PlannedMigration, PlannedStatement, StatementKind};

@@ -10,6 +10,7 @@ use sea_orm_migration::{MigrationTrait, SchemaManager};
 use crate::error::{Direction, Error, Result};
 use crate::ledger::{EntryState, Ledger, LedgerEntry, Transition, TxMode};
 
+use super::fence::Fence;
 use super::target::{CommitFailure, is_unknown_outcome};
 use super::{Repair, Runner, UpReport, limit};
 
@@ -149,22 +150,19 @@ impl<L: Ledger> Runner<L> {
                 self.run_in_transaction(migration, Direction::Up, started, &succeed)
                     .await?;
             }
-            TxMode::None => {
-                let manager = SchemaManager::new(self.run_target().db());
-                match migration.up(&manager).await {
-                    Ok(()) => {
-                        self.ledger
-                            .write(name, &succeed(started))
-                            .await
-                            .map_err(|e| out_of_step(name, Direction::Up, e))?;
-                    }
-                    Err(error) => {
-                        return Err(self
-                            .non_transactional_failure(name, Direction::Up, error)
-                            .await);
-                    }
+            TxMode::None => match self.run_statements(migration, Direction::Up).await {
+                Ok(()) => {
+                    self.ledger
+                        .write(name, &succeed(started))
+                        .await
+                        .map_err(|e| out_of_step(name, Direction::Up, e))?;
                 }
-            }
+                Err(error) => {
+                    return Err(self
+                        .non_transactional_failure(name, Direction::Up, error)
+                        .await);
+                }
+            },
         }
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -187,21 +185,18 @@ impl<L: Ledger> Runner<L> {
                 self.run_in_transaction(migration, Direction::Down, started, &done)
                     .await?;
             }
-            TxMode::None => {
-                let manager = SchemaManager::new(self.run_target().db());
-                match migration.down(&manager).await {
-                    Ok(()) => self
-                        .ledger
-                        .write(name, &done(started))
-                        .await
-                        .map_err(|e| out_of_step(name, Direction::Down, e))?,
-                    Err(error) => {
-                        return Err(self
-                            .non_transactional_failure(name, Direction::Down, error)
-                            .await);
-                    }
+            TxMode::None => match self.run_statements(migration, Direction::Down).await {
+                Ok(()) => self
+                    .ledger
+                    .write(name, &done(started))
+                    .await
+                    .map_err(|e| out_of_step(name, Direction::Down, e))?,
+                Err(error) => {
+                    return Err(self
+                        .non_transactional_failure(name, Direction::Down, error)
+                        .await);
                 }
-            }
+            },
         }
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -220,7 +215,7 @@ impl<L: Ledger> Runner<L> {
         success: &(dyn Fn(Instant) -> Transition + Send + Sync),
     ) -> Result<()> {
         let name = migration.name();
-        let txn = match self.run_target().begin().await {
+        let txn = match self.run_target().begin(self.native_fence.as_ref()).await {
             Ok(txn) => txn,
             Err(error) => {
                 // Nothing ran: record it as a rolled-back failure so the next run may retry.
@@ -301,6 +296,31 @@ impl<L: Ledger> Runner<L> {
                 .map_err(|e| out_of_step(name, direction, e))?;
         }
         Ok(())
+    }
+
+    /// Runs `migration` statement by statement (MySQL) on the run target; a native target with a
+    /// locking ledger sends them through the lease fence, which must still be intact at the end.
+    async fn run_statements(
+        &self,
+        migration: &dyn MigrationTrait,
+        direction: Direction,
+    ) -> std::result::Result<(), DbErr> {
+        let fence = match &self.native_fence {
+            Some(guard) => Some(Fence::over_connection(self.target.db(), guard.clone()).await?),
+            None => None,
+        };
+        let db = fence
+            .as_ref()
+            .map_or_else(|| self.run_target().db(), Fence::connection);
+        let manager = SchemaManager::new(db);
+        match direction {
+            Direction::Up => migration.up(&manager).await?,
+            Direction::Down => migration.down(&manager).await?,
+        }
+        match &fence {
+            Some(fence) => fence.check().await,
+            None => Ok(()),
+        }
     }
 
     /// A statement failed outside a transaction: unknown for a timeout or a lost answer, dirty

@@ -29,9 +29,10 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 use crate::dry_run::{self, DryRun, PlannedMigration};
 use crate::error::{Direction, Error, Result};
-use crate::ledger::{EntryState, Ledger, LedgerEntry, LockInfo, Transition};
+use crate::ledger::{EntryState, LeaseGuard, Ledger, LedgerEntry, LockInfo, Transition};
 
 mod apply;
+mod fence;
 mod plan;
 mod status;
 mod target;
@@ -111,6 +112,9 @@ pub struct Runner<L> {
     /// `target` with the ledger's lease checked before every statement and commit (Data API
     /// targets with a locking ledger); migrations run on it.
     fenced: Option<Target>,
+    /// The ledger's lease guard, for a native target with a locking ledger: each migration's
+    /// statements and its commit pass it (`runner/fence.rs`).
+    native_fence: Option<LeaseGuard>,
     ledger: L,
     migrations: Vec<Box<dyn MigrationTrait>>,
     checksums: HashMap<String, String>,
@@ -151,7 +155,12 @@ impl<L: Ledger> Runner<L> {
         migrations: Vec<Box<dyn MigrationTrait>>,
     ) -> Self {
         let target = target.into();
-        let fenced = match (&target, ledger.lease_guard()) {
+        let guard = ledger.lease_guard();
+        let native_fence = match &target {
+            Target::Native(_) => guard.clone(),
+            Target::DataApi { .. } => None,
+        };
+        let fenced = match (&target, guard) {
             (Target::DataApi { api, .. }, Some(guard)) => {
                 let api = api.with_hook(Arc::new(move |_| {
                     guard().map_err(|e| Box::new(e) as data_api::hook::HookError)
@@ -163,6 +172,7 @@ impl<L: Ledger> Runner<L> {
         Self {
             target,
             fenced,
+            native_fence,
             ledger,
             migrations,
             checksums: HashMap::new(),

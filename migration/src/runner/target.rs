@@ -6,8 +6,9 @@ use sea_orm_migration::sea_orm::{
     TransactionTrait,
 };
 
+use super::fence::Fence;
 use crate::error::{Error, Result};
-use crate::ledger::TxMode;
+use crate::ledger::{LeaseGuard, TxMode};
 
 /// The database migrations run against.
 #[derive(Debug, Clone)]
@@ -60,9 +61,19 @@ impl Target {
         }
     }
 
-    pub(super) async fn begin(&self) -> Result<Txn, DbErr> {
+    /// Begins a migration's transaction. On a native target with `fence`, its statements pass
+    /// the lease fence (a Data API target is fenced by its client's hook instead).
+    pub(super) async fn begin(&self, fence: Option<&LeaseGuard>) -> Result<Txn, DbErr> {
         match self {
-            Target::Native(db) => Ok(Txn::Native(db.begin().await?)),
+            Target::Native(db) => {
+                let txn = db.begin().await?;
+                match fence {
+                    Some(guard) => Ok(Txn::Fenced(
+                        Fence::over_transaction(db, txn, guard.clone()).await?,
+                    )),
+                    None => Ok(Txn::Native(txn)),
+                }
+            }
             Target::DataApi { api, .. } => api
                 .begin()
                 .await
@@ -74,6 +85,8 @@ impl Target {
 
 pub(super) enum Txn {
     Native(DatabaseTransaction),
+    /// A native transaction whose statements pass the lease fence; the runner commits it.
+    Fenced(Fence),
     DataApi(data_api::Transaction),
 }
 
@@ -81,6 +94,7 @@ impl Txn {
     pub(super) fn manager(&self) -> SchemaManager<'_> {
         match self {
             Txn::Native(txn) => SchemaManager::new(txn),
+            Txn::Fenced(fence) => SchemaManager::new(fence.connection()),
             Txn::DataApi(txn) => SchemaManager::new(txn.connection()),
         }
     }
@@ -89,6 +103,22 @@ impl Txn {
         match self {
             // A native commit that fails may have lost its answer: unknown.
             Txn::Native(txn) => txn.commit().await.map_err(CommitFailure::Unknown),
+            Txn::Fenced(fence) => {
+                // A refused statement or a failed nested transaction: never commit the rest.
+                let checked = fence.check().await;
+                let Some(txn) = fence.into_transaction().await else {
+                    return Err(CommitFailure::NotCommitted(DbErr::Custom(
+                        "the fenced connection holds no transaction".into(),
+                    )));
+                };
+                match checked {
+                    Ok(()) => txn.commit().await.map_err(CommitFailure::Unknown),
+                    Err(error) => {
+                        Txn::Native(txn).rollback().await;
+                        Err(CommitFailure::NotCommitted(error))
+                    }
+                }
+            }
             Txn::DataApi(txn) => txn.commit().await.map_err(|error| match error {
                 data_api::Error::Commit { source, .. } => {
                     let error = source.into_db_err(false);
@@ -107,6 +137,10 @@ impl Txn {
     pub(super) async fn rollback(self) {
         let result = match self {
             Txn::Native(txn) => txn.rollback().await.map_err(|e| e.to_string()),
+            Txn::Fenced(fence) => match fence.into_transaction().await {
+                Some(txn) => txn.rollback().await.map_err(|e| e.to_string()),
+                None => Ok(()),
+            },
             Txn::DataApi(txn) => txn.rollback().await.map_err(|e| e.to_string()),
         };
         if let Err(error) = result {

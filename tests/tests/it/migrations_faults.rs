@@ -1,13 +1,14 @@
-//! The runner on the fault paths, through the Data API emulator with the DynamoDB ledger: answers
+//! The runner on the fault paths with the DynamoDB ledger, through the Data API emulator: answers
 //! that leave an outcome unknown (a 500 after a statement ran, a commit without an answer), a
 //! runner overtaken mid-migration, a Data API target without the DynamoDB ledger, and DDL that
-//! outlives the call's timeout.
+//! outlives the call's timeout; and on native MariaDB and PostgreSQL connections, a runner
+//! overtaken mid-migration.
 
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use integration_tests::moto::Moto;
-use integration_tests::{Backend, TestEmulator};
+use integration_tests::{Backend, TestDatabase, TestEmulator};
 use migration::{DynamoLedger, EntryState, Error, LockConfig, Runner, Target};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
@@ -23,6 +24,20 @@ mod engines {
         a_data_api_target_without_the_dynamodb_ledger_is_refused,
     );
     use super::*;
+}
+
+mod native {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mariadb() -> Result<()> {
+        a_native_runner_overtaken_mid_migration_sends_nothing_more(Backend::MariaDb).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() -> Result<()> {
+        a_native_runner_overtaken_mid_migration_sends_nothing_more(Backend::Postgres).await
+    }
 }
 
 fn inject(emulator: &TestEmulator, rule: serde_json::Value) -> Result<()> {
@@ -200,6 +215,112 @@ async fn a_runner_overtaken_mid_migration_neither_writes_nor_commits(
             !has_table(&emulator, counter).await?,
             "nothing was committed"
         ),
+    }
+    let rows = entries(&b).await?;
+    ensure!(
+        rows[name].state == EntryState::InProgress && rows[name].runner_id.as_deref() == Some("A"),
+        "A wrote nothing after losing its lease: {rows:?}"
+    );
+    let lock = migration::Ledger::lock_info(&b).await?.context("lock")?;
+    ensure!(lock.owner == "B" && !lock.released, "{lock:?}");
+    migration::Ledger::unlock(&b).await?;
+    Ok(())
+}
+
+/// As [`a_runner_overtaken_mid_migration_neither_writes_nor_commits`], on a native connection:
+/// A's heartbeats stop, its 2 s lease runs out while the migration's third statement sleeps 4 s,
+/// and B takes the lock. The statements after the sleep are never sent: on MariaDB the second row
+/// is absent (the first, before the sleep, stays: MySQL has no transactional DDL); on PostgreSQL
+/// the sequence created before the run is untouched (`setval` is not undone by a rollback, so
+/// only a statement never sent leaves it so) and nothing is committed. The ledger keeps A's
+/// `in_progress` row and the error names B.
+async fn a_native_runner_overtaken_mid_migration_sends_nothing_more(
+    backend: Backend,
+) -> Result<()> {
+    let moto = Moto::shared().await?;
+    let table = moto.table("overtaken_native").await?;
+    let database = TestDatabase::create(backend).await?;
+    let db = database.connect().await?;
+    let counter = "overtaken_counter";
+    let sequence = "overtaken_sequence";
+    let create = format!("CREATE TABLE {counter} (name VARCHAR(64) NOT NULL)");
+    let first = format!("INSERT INTO {counter} (name) VALUES ('first')");
+    let second = format!("INSERT INTO {counter} (name) VALUES ('second')");
+    let bump = format!("SELECT setval('{sequence}', 42)");
+    let statements: Vec<&str> = match backend {
+        Backend::MariaDb => vec![&create, &first, "SELECT SLEEP(4)", &second],
+        _ => {
+            db.execute_unprepared(&format!("CREATE SEQUENCE {sequence}"))
+                .await?;
+            vec![&create, &first, "SELECT pg_sleep(4)", &bump, &second]
+        }
+    };
+    let name = "m20990101_000001_overtaken";
+    let stalled = LockConfig {
+        heartbeat: Duration::from_secs(3600),
+        ..LockConfig::with_lease(Duration::from_secs(2), Duration::ZERO, Duration::ZERO)
+    };
+    let a = Runner::with_migrations(
+        db.clone(),
+        DynamoLedger::new(moto.client(), &table)
+            .with_runner_id("A")
+            .with_lock_config(stalled),
+        vec![sql(name, &statements)],
+    );
+    let challenger = tokio::spawn({
+        let b = DynamoLedger::new(moto.client(), &table)
+            .with_runner_id("B")
+            .with_lock_config(LockConfig::with_lease(
+                Duration::from_secs(30),
+                Duration::from_secs(20),
+                Duration::ZERO,
+            ));
+        async move {
+            // Start after A has the lock.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            migration::Ledger::lock(&b, "up").await.map(|()| b)
+        }
+    });
+    let outcome = a.up(None).await;
+    let b = challenger.await??;
+    match &outcome {
+        Err(Error::LeaseLost { detail, .. }) => ensure!(
+            detail.contains("held by `B` (fence 2"),
+            "names the new holder: {detail}"
+        ),
+        other => bail!("A must stop: {other:?}"),
+    }
+    match backend {
+        Backend::MariaDb => {
+            let seen = counts(&db, counter).await?;
+            ensure!(
+                seen.get("first") == Some(&1) && !seen.contains_key("second"),
+                "the statement after the lease ended never ran: {seen:?}"
+            );
+        }
+        _ => {
+            ensure!(
+                !sea_orm_migration::SchemaManager::new(&db)
+                    .has_table(counter)
+                    .await?,
+                "nothing was committed"
+            );
+            let row = db
+                .query_one(Statement::from_string(
+                    db.get_database_backend(),
+                    format!("SELECT last_value, is_called FROM {sequence}"),
+                ))
+                .await?
+                .context("sequence")?;
+            let (last, called): (i64, bool) = (
+                row.try_get("", "last_value")?,
+                row.try_get("", "is_called")?,
+            );
+            ensure!(
+                last == 1 && !called,
+                "the statement after the lease ended never ran: last_value {last}, is_called {called}"
+            );
+        }
     }
     let rows = entries(&b).await?;
     ensure!(
