@@ -27,6 +27,12 @@
 //! target/release/users-load --requests 4000 --concurrency 16 --modes data-api,floor --routes article
 //! ```
 //!
+//! With `--callgrind DIR` the server (API or floor) runs under `valgrind --tool=callgrind`, its
+//! counters zeroed before each phase and dumped after it (`callgrind_control`), so each phase's
+//! instructions land in a file of their own under `DIR`; the report adds instructions per request,
+//! which, unlike CPU time, do not move with the machine's load. Everything runs some 50 times
+//! slower under valgrind: use a few hundred requests.
+//!
 //! Needs the local MariaDB (`TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306`). Prints
 //! Markdown tables; exits non-zero when any request failed or the count is off.
 
@@ -66,6 +72,10 @@ struct Args {
     /// /users`, `GET /users/{id}`).
     #[arg(long, value_delimiter = ',', default_value = "article,resource")]
     routes: Vec<String>,
+    /// Run the server under callgrind, writing one profile per phase into this directory, and
+    /// report instructions per request.
+    #[arg(long)]
+    callgrind: Option<PathBuf>,
     /// Serve the floor (`integration_tests::floor`) instead of measuring: how mode `floor` starts
     /// this tool as its server, configured by the API's variables.
     #[arg(long, hide = true)]
@@ -88,6 +98,8 @@ struct Phase {
     p50_ms: f64,
     p99_ms: f64,
     cpu_us_per_request: f64,
+    /// With `--callgrind`: the phase's profile and its instructions per request.
+    profile: Option<(PathBuf, f64)>,
 }
 
 /// A mode's whole run.
@@ -256,10 +268,22 @@ async fn run_mode(args: &Args, mode: &str) -> Result<ModeRun> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()?;
+    let callgrind = args
+        .callgrind
+        .as_deref()
+        .map(|dir| Callgrind::new(dir, mode));
+    let callgrind = callgrind.transpose()?;
+    let startup_limit = if callgrind.is_some() {
+        Duration::from_secs(300)
+    } else {
+        Duration::from_secs(30)
+    };
     let started = Instant::now();
     let (mut child, target) = match lambda {
         Some(lambda) => (
-            spawn(&args.api_bin, &[], &env, false).await?.0,
+            spawn(&args.api_bin, &[], &env, false, callgrind.as_ref())
+                .await?
+                .0,
             Target::Lambda(lambda),
         ),
         None => {
@@ -273,7 +297,7 @@ async fn run_mode(args: &Args, mode: &str) -> Result<ModeRun> {
             } else {
                 &[]
             };
-            let (child, base) = spawn(&bin, serve_floor, &env, true).await?;
+            let (child, base) = spawn(&bin, serve_floor, &env, true, callgrind.as_ref()).await?;
             (child, Target::Http { client, base })
         }
     };
@@ -288,8 +312,8 @@ async fn run_mode(args: &Args, mode: &str) -> Result<ModeRun> {
             break;
         }
         ensure!(
-            started.elapsed() < Duration::from_secs(30),
-            "no 200 from /health in 30 s"
+            started.elapsed() < startup_limit,
+            "no 200 from /health in {startup_limit:?}"
         );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
@@ -304,7 +328,17 @@ async fn run_mode(args: &Args, mode: &str) -> Result<ModeRun> {
 
     let mut phases = Vec::new();
     let mut accepted_posts = 0;
-    let run = |concurrency, requests, op| drive(&target, pid, mode, concurrency, requests, op);
+    let run = |concurrency, requests, op| {
+        drive(
+            &target,
+            pid,
+            mode,
+            concurrency,
+            requests,
+            op,
+            callgrind.as_ref(),
+        )
+    };
     if args.routes.iter().any(|r| r == "article") {
         let (_, ids) = run(1, ARTICLE_USERS, Op::AddUser).await?;
         ensure!(
@@ -347,15 +381,20 @@ async fn run_mode(args: &Args, mode: &str) -> Result<ModeRun> {
     })
 }
 
-/// Starts the API (or the floor) with exactly `env` (plus `PATH`) and returns it with, when
-/// `listens`, its base URL, read from its "listening on" line.
+/// Starts the API (or the floor) with exactly `env` (plus `PATH`), under callgrind when asked, and
+/// returns it with, when `listens`, its base URL, read from its "listening on" line.
 async fn spawn(
     bin: &std::path::Path,
     args: &[&str],
     env: &[(String, String)],
     listens: bool,
+    callgrind: Option<&Callgrind>,
 ) -> Result<(Child, String)> {
-    let mut child = Command::new(bin)
+    let mut command = match callgrind {
+        Some(callgrind) => callgrind.command(bin),
+        None => Command::new(bin),
+    };
+    let mut child = command
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -371,9 +410,10 @@ async fn spawn(
         String::new()
     } else {
         loop {
-            let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            let limit = if callgrind.is_some() { 300 } else { 30 };
+            let line = tokio::time::timeout(Duration::from_secs(limit), lines.next_line())
                 .await
-                .context("no 'listening on' line in 30 s")??
+                .with_context(|| format!("no 'listening on' line in {limit} s"))??
                 .context("the api exited before listening")?;
             if let Some(at) = line.find("http://") {
                 break line[at..].trim().to_owned();
@@ -383,6 +423,89 @@ async fn spawn(
     // Keep draining its output so it never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Ok((child, base))
+}
+
+/// The server under `valgrind --tool=callgrind`: counters zeroed before a phase, dumped after it.
+struct Callgrind {
+    dir: PathBuf,
+    /// The profile's path; dumps are numbered after it (`….1`, `….2`, …).
+    out: PathBuf,
+    dumps: AtomicUsize,
+}
+
+impl Callgrind {
+    fn new(dir: &std::path::Path, mode: &str) -> Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let dir = dir.canonicalize()?;
+        let out = dir.join(format!("callgrind.{mode}.out"));
+        // Dumps of an earlier run would be mistaken for this one's.
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with(&format!("callgrind.{mode}.out")) {
+                std::fs::remove_file(&path)?;
+            }
+        }
+        Ok(Self {
+            dir,
+            out,
+            dumps: AtomicUsize::new(0),
+        })
+    }
+
+    fn command(&self, bin: &std::path::Path) -> Command {
+        let mut command = Command::new("valgrind");
+        command
+            .arg("--tool=callgrind")
+            .arg(format!("--callgrind-out-file={}", self.out.display()))
+            .arg(format!(
+                "--log-file={}",
+                self.dir.join("valgrind.%p.log").display()
+            ))
+            .arg(bin);
+        command
+    }
+
+    /// Runs `callgrind_control <option> <pid>`; it returns once the server has obeyed.
+    async fn control(&self, pid: u32, option: &str) -> Result<()> {
+        let output = Command::new("callgrind_control")
+            .arg(option)
+            .arg(pid.to_string())
+            .output()
+            .await
+            .context("running callgrind_control")?;
+        ensure!(
+            output.status.success() && String::from_utf8_lossy(&output.stdout).contains("OK"),
+            "callgrind_control {option} {pid}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(())
+    }
+
+    /// Zeroes the counters: what follows is the phase's alone.
+    async fn start(&self, pid: u32) -> Result<()> {
+        self.control(pid, "--zero").await
+    }
+
+    /// Dumps the counters since [`Callgrind::start`]: the dump's path and its instruction total.
+    async fn finish(&self, pid: u32, label: &str) -> Result<(PathBuf, u64)> {
+        self.control(pid, &format!("--dump={label}")).await?;
+        let dump = self.dumps.fetch_add(1, Ordering::Relaxed) + 1;
+        let path = PathBuf::from(format!("{}.{dump}", self.out.display()));
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        ensure!(
+            text.contains(&format!("Trigger: dump {label}")),
+            "{} is not the dump of {label}",
+            path.display()
+        );
+        let totals = text
+            .lines()
+            .find_map(|line| line.strip_prefix("totals:"))
+            .with_context(|| format!("no totals in {}", path.display()))?;
+        Ok((path, totals.trim().parse()?))
+    }
 }
 
 /// What a phase sends.
@@ -484,6 +607,7 @@ async fn drive(
     concurrency: usize,
     requests: usize,
     op: Op,
+    callgrind: Option<&Callgrind>,
 ) -> Result<(Phase, Vec<String>)> {
     if let Op::Get(ids) = &op {
         ensure!(!ids.is_empty(), "no users to read");
@@ -491,6 +615,9 @@ async fn drive(
     let operation = op.label();
     let op = Arc::new(op);
     let next = Arc::new(AtomicUsize::new(0));
+    if let Some(callgrind) = callgrind {
+        callgrind.start(pid).await?;
+    }
     let cpu_before = cpu_ticks(pid)?;
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
@@ -527,6 +654,17 @@ async fn drive(
     }
     let seconds = started.elapsed().as_secs_f64();
     let cpu_after = cpu_ticks(pid)?;
+    let profile = match callgrind {
+        Some(callgrind) => {
+            let label = format!(
+                "{mode}:{}:c{concurrency}:n{requests}",
+                operation.replace(' ', "_")
+            );
+            let (path, instructions) = callgrind.finish(pid, &label).await?;
+            Some((path, instructions as f64 / requests as f64))
+        }
+        None => None,
+    };
     latencies.sort();
     let percentile = |p: f64| {
         let index = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
@@ -545,6 +683,7 @@ async fn drive(
             p50_ms: percentile(0.50),
             p99_ms: percentile(0.99),
             cpu_us_per_request: cpu_us / requests as f64,
+            profile,
         },
         created,
     ))
@@ -605,6 +744,22 @@ fn report(args: &Args, runs: &[ModeRun]) {
             phase.errors
         );
     }
+    if args.callgrind.is_some() {
+        println!();
+        println!("| mode | operation | clients | instructions per request | profile |");
+        println!("|---|---|---|---|---|");
+        for phase in runs.iter().flat_map(|r| &r.phases) {
+            if let Some((path, instructions)) = &phase.profile {
+                println!(
+                    "| {} | {} | {} | {instructions:.0} | {} |",
+                    phase.mode,
+                    phase.operation,
+                    phase.concurrency,
+                    path.display()
+                );
+            }
+        }
+    }
 }
 
 /// With both `data-api` and `floor` run: the API's CPU per request over the floor's, per phase.
@@ -629,7 +784,7 @@ fn report_floor(runs: &[ModeRun]) {
         "| operation | clients | API CPU per request (µs) | floor CPU per request (µs) | API / floor |"
     );
     println!("|---|---|---|---|---|");
-    for (api, floor) in pairs {
+    for (api, floor) in &pairs {
         println!(
             "| {} | {} | {:.0} | {:.0} | {:.2}× |",
             api.operation,
@@ -638,5 +793,24 @@ fn report_floor(runs: &[ModeRun]) {
             floor.cpu_us_per_request,
             api.cpu_us_per_request / floor.cpu_us_per_request
         );
+    }
+    let profiled: Vec<_> = pairs
+        .iter()
+        .filter_map(|(api, floor)| Some((api, api.profile.as_ref()?.1, floor.profile.as_ref()?.1)))
+        .collect();
+    if !profiled.is_empty() {
+        println!();
+        println!(
+            "| operation | clients | API instructions per request | floor instructions per request | API / floor |"
+        );
+        println!("|---|---|---|---|---|");
+        for (api, api_ir, floor_ir) in profiled {
+            println!(
+                "| {} | {} | {api_ir:.0} | {floor_ir:.0} | {:.2}× |",
+                api.operation,
+                api.concurrency,
+                api_ir / floor_ir
+            );
+        }
     }
 }
