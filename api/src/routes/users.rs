@@ -129,8 +129,8 @@ pub async fn get_users(State(state): State<AppState>) -> Result<Response, ApiErr
     Ok(([(header::CONTENT_TYPE, "application/json")], body.finish()).into_response())
 }
 
-/// The JSON array of `GET /get-users`, written user by user, with its size as embedded in a Lambda
-/// response kept up to date.
+/// The JSON array of `GET /get-users`, written user by user into one buffer, with its size as
+/// embedded in a Lambda response kept up to date when there is a limit to check it against.
 struct ListBody {
     bytes: Vec<u8>,
     embedded: usize,
@@ -154,15 +154,27 @@ impl ListBody {
     }
 
     /// Appends `user`; `false` once the answer is over the limit (then nothing more is wanted).
+    ///
+    /// The object is what `serde_json` makes of [`entity::users::Model`] (field names and order
+    /// as its `Serialize` gives them), written directly: the field names are constants and a name
+    /// with nothing to escape is copied as it is.
     fn push(&mut self, user: &entity::users::Model) -> Result<bool, serde_json::Error> {
         let start = self.bytes.len();
         if self.users > 0 {
             self.bytes.push(b',');
         }
-        serde_json::to_writer(&mut self.bytes, user)?;
+        self.bytes.extend_from_slice(br#"{"id":"#);
+        write_json_string(&mut self.bytes, &user.id)?;
+        self.bytes.extend_from_slice(br#","firstName":"#);
+        write_json_string(&mut self.bytes, &user.first_name)?;
+        self.bytes.extend_from_slice(br#","lastName":"#);
+        write_json_string(&mut self.bytes, &user.last_name)?;
+        self.bytes.push(b'}');
         self.users += 1;
-        self.embedded += lambda_embedded_size(&self.bytes[start..]);
-        self.over = self.max.is_some_and(|max| self.embedded > max);
+        if let Some(max) = self.max {
+            self.embedded += lambda_embedded_size(&self.bytes[start..]);
+            self.over = self.embedded > max;
+        }
         Ok(!self.over)
     }
 
@@ -170,6 +182,19 @@ impl ListBody {
         self.bytes.push(b']');
         self.bytes
     }
+}
+
+/// Appends `text` as a JSON string. Text with no `"`, `\` or control character is copied between
+/// quotes; anything else is escaped by `serde_json`.
+fn write_json_string(out: &mut Vec<u8>, text: &str) -> Result<(), serde_json::Error> {
+    if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        return serde_json::to_writer(out, text);
+    }
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
+    Ok(())
 }
 
 /// The size of `body` once embedded as a JSON string in a Lambda proxy response: every `"` and
@@ -366,7 +391,7 @@ mod tests {
             })
             .collect();
         let expected = serde_json::to_vec(&users).expect("json");
-        let mut body = ListBody::new(None);
+        let mut body = ListBody::new(Some(usize::MAX));
         for user in &users {
             assert!(body.push(user).expect("json"));
         }
@@ -380,6 +405,46 @@ mod tests {
         assert!(body.push(&users[0]).expect("json"));
         assert!(!body.push(&users[1]).expect("json"));
         assert!(body.over);
+    }
+
+    /// Whatever the names hold, the answer is byte for byte what `serde_json` writes for the
+    /// models: plain text, every character `serde_json` escapes, multi-byte text.
+    #[test]
+    fn list_body_writes_what_serde_json_writes() {
+        let mut names: Vec<String> = (0u8..0x20).map(|b| format!("c{}", char::from(b))).collect();
+        names.extend(
+            [
+                "John",
+                "",
+                "a\"b",
+                "a\\b",
+                "\u{7f}del",
+                "é…日本",
+                "😀 ok",
+                "</script>",
+                "'",
+            ]
+            .map(str::to_owned),
+        );
+        let users: Vec<entity::users::Model> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| entity::users::Model {
+                id: format!("{i}-{name}"),
+                first_name: name.clone(),
+                last_name: format!("{name}{name}"),
+            })
+            .collect();
+        for max in [None, Some(usize::MAX)] {
+            let mut body = ListBody::new(max);
+            for user in &users {
+                assert!(body.push(user).expect("json"));
+            }
+            assert_eq!(
+                String::from_utf8(body.finish()).expect("utf8"),
+                serde_json::to_string(&users).expect("json")
+            );
+        }
     }
 
     #[test]
