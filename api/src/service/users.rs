@@ -3,8 +3,11 @@
 use entity::prelude::Users;
 use entity::users;
 use std::ops::ControlFlow;
+use std::sync::OnceLock;
 
-use sea_orm::{ActiveValue, ConnectionTrait, DbErr, EntityTrait, SqlErr};
+use sea_orm::{
+    ActiveValue, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryTrait, SqlErr, Statement,
+};
 use uuid::Uuid;
 
 use crate::domain::NewUser;
@@ -90,17 +93,48 @@ pub async fn create_with_id(
     }
 }
 
+/// Inserts `model`: the statement `Users::insert(..).exec_without_returning` sends, with its SQL
+/// built by SeaORM once per backend ([`insert_statement`]).
 async fn insert(db: &impl ConnectionTrait, model: &users::Model) -> Result<(), DbErr> {
-    let row = users::ActiveModel {
-        id: ActiveValue::Set(model.id.clone()),
-        first_name: ActiveValue::Set(model.first_name.clone()),
-        last_name: ActiveValue::Set(model.last_name.clone()),
-    };
-    let inserted = Users::insert(row).exec_without_returning(db).await?;
+    let inserted = db
+        .execute(insert_statement(db.get_database_backend(), model))
+        .await?
+        .rows_affected();
     if inserted != 1 {
         return Err(DbErr::RecordNotInserted);
     }
     Ok(())
+}
+
+/// The `INSERT` of `model` on `backend`: SeaORM's `Users::insert` of an active model with every
+/// column set. Its SQL depends on the backend only, so it is built once per backend and reused;
+/// the values are `model`'s, in the entity's column order, as SeaORM binds them.
+fn insert_statement(backend: DbBackend, model: &users::Model) -> Statement {
+    static SQL: [OnceLock<String>; 3] = [const { OnceLock::new() }; 3];
+    let slot = match backend {
+        DbBackend::MySql => 0,
+        DbBackend::Postgres => 1,
+        DbBackend::Sqlite => 2,
+    };
+    let sql = SQL[slot].get_or_init(|| {
+        let any = String::new();
+        Users::insert(users::ActiveModel {
+            id: ActiveValue::Set(any.clone()),
+            first_name: ActiveValue::Set(any.clone()),
+            last_name: ActiveValue::Set(any),
+        })
+        .build(backend)
+        .sql
+    });
+    Statement::from_sql_and_values(
+        backend,
+        sql.as_str(),
+        [
+            model.id.clone().into(),
+            model.first_name.clone().into(),
+            model.last_name.clone().into(),
+        ],
+    )
 }
 
 /// The user with `id`, if any.
@@ -166,5 +200,32 @@ pub async fn for_each_page(
             return Ok(());
         }
         after = Some(last.id.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reused statement is the one SeaORM builds for the model, SQL and values, on every
+    /// backend, and for more than one model (the SQL is built once, the values each time).
+    #[test]
+    fn insert_statement_is_what_seaorm_builds() {
+        for backend in [DbBackend::MySql, DbBackend::Postgres, DbBackend::Sqlite] {
+            for (id, first_name, last_name) in [("1", "Ada", "Lovelace"), ("2", "Alan \"A\"", "")] {
+                let model = users::Model {
+                    id: id.to_owned(),
+                    first_name: first_name.to_owned(),
+                    last_name: last_name.to_owned(),
+                };
+                let expected = Users::insert(users::ActiveModel {
+                    id: ActiveValue::Set(model.id.clone()),
+                    first_name: ActiveValue::Set(model.first_name.clone()),
+                    last_name: ActiveValue::Set(model.last_name.clone()),
+                })
+                .build(backend);
+                assert_eq!(insert_statement(backend, &model), expected, "{backend:?}");
+            }
+        }
     }
 }
