@@ -72,6 +72,9 @@ struct Args {
     /// /users`, `GET /users/{id}`).
     #[arg(long, value_delimiter = ',', default_value = "article,resource")]
     routes: Vec<String>,
+    /// `RUST_LOG` of the server (the API's default without one is `info,tower_http=info`).
+    #[arg(long, default_value = "warn,api=info")]
+    rust_log: String,
     /// Run the server under callgrind, writing one profile per phase into this directory, and
     /// report instructions per request.
     #[arg(long)]
@@ -220,7 +223,7 @@ async fn migrate(database: &TestDatabase) -> Result<()> {
 async fn run_mode(args: &Args, mode: &str) -> Result<ModeRun> {
     let mut env: Vec<(String, String)> = vec![
         ("PORT".into(), "0".into()),
-        ("RUST_LOG".into(), "warn,api=info".into()),
+        ("RUST_LOG".into(), args.rust_log.clone()),
     ];
     let backing = match mode {
         "sqlite" => {
