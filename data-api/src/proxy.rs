@@ -186,16 +186,17 @@ impl Proxy {
 ///
 /// SeaORM 1.1 has no cheaper row type for a proxy, so the cost here is allocation: every key and
 /// every value is owned by every row. The keys are put in map order once per result, so each row's
-/// map is built in one pass ([`BTreeMap::from_iter`] on sorted input) instead of by searching inserts.
+/// map is built in one pass ([`BTreeMap::from_iter`] on sorted input) instead of by searching inserts;
+/// each value is moved out of the Data API's record into its last entry (cloned for the other).
 ///
 /// `probe` is the SeaORM query the statement was recognised as ([`crate::probe`]): its one column is
 /// decoded as SeaORM reads it; every other result decodes by `typeName` alone.
 fn rows(
-    output: &ExecuteStatementOutput,
+    output: ExecuteStatementOutput,
     engine: crate::Engine,
     probe: Option<Probe>,
 ) -> Result<Vec<ProxyRow>, Error> {
-    let columns = output.column_metadata();
+    let columns = output.column_metadata.as_deref().unwrap_or_default();
     let decoders: Vec<Decoder<'_>> = match (probe, columns) {
         (Some(probe), [column]) if column.name() == Some(probe.column) => {
             vec![Decoder::with_kind(column, probe.kind)]
@@ -221,14 +222,17 @@ fn rows(
         takes[k] = !std::mem::replace(&mut seen[*column], true);
     }
     let mut values: Vec<Option<Value>> = Vec::with_capacity(columns.len());
+    // The records are taken, so text and bytes move into the values instead of being copied.
     output
-        .records()
-        .iter()
+        .records
+        .unwrap_or_default()
+        .into_iter()
         .map(|record| {
             values.clear();
-            for (i, decoder) in decoders.iter().enumerate() {
-                let field = record.get(i).ok_or_else(|| decoder.absent())?;
-                values.push(Some(decoder.decode(field)?));
+            let mut fields = record.into_iter();
+            for decoder in &decoders {
+                let field = fields.next().ok_or_else(|| decoder.absent())?;
+                values.push(Some(decoder.decode_owned(field)?));
             }
             let map: BTreeMap<String, Value> = keys
                 .iter()
@@ -268,7 +272,7 @@ impl ProxyDatabaseTrait for Proxy {
             .map_err(|e| e.into_db_err(true))?;
         let engine = self.client.config.engine;
         let probe = probe::recognise(&statement.sql, engine);
-        rows(&output, engine, probe).map_err(|e| e.into_db_err(true))
+        rows(output, engine, probe).map_err(|e| e.into_db_err(true))
     }
 
     async fn execute(&self, statement: Statement) -> Result<ProxyExecResult, DbErr> {
@@ -409,7 +413,7 @@ mod tests {
                 Field::LongValue(3),
             ]],
         );
-        let rows = rows(&out, Engine::Postgres, None).unwrap();
+        let rows = rows(out, Engine::Postgres, None).unwrap();
         let row = &rows[0];
         let by_index: Vec<_> = (0..3)
             .map(|i| row.values.values().nth(i).cloned())
@@ -430,7 +434,7 @@ mod tests {
     #[test]
     fn a_short_record_is_an_error_naming_the_column() {
         let out = output(&["a", "b"], vec![vec![Field::LongValue(1)]]);
-        let error = rows(&out, Engine::Postgres, None).unwrap_err().to_string();
+        let error = rows(out, Engine::Postgres, None).unwrap_err().to_string();
         assert!(error.contains("column b"), "{error}");
     }
 
@@ -445,7 +449,7 @@ mod tests {
                 .iter()
                 .map(|r| r[..names.len()].iter().map(|n| Field::LongValue(*n)).collect())
                 .collect();
-            let rows = rows(&output(&names, fields), Engine::Postgres, None).unwrap();
+            let rows = rows(output(&names, fields), Engine::Postgres, None).unwrap();
             prop_assert_eq!(rows.len(), records.len());
             for (row, record) in rows.iter().zip(&records) {
                 prop_assert_eq!(&row.values, &by_inserts(&names, &record[..names.len()]));

@@ -64,6 +64,16 @@ impl<'a> Decoder<'a> {
         }
         decode(self.kind, field).ok_or_else(bad)
     }
+
+    /// As [`Decoder::decode`], taking the field: text and bytes move into the `Value` instead of
+    /// being copied (the response is dropped after decoding anyway).
+    pub(crate) fn decode_owned(&self, field: Field) -> Result<Value, ValueError> {
+        match (self.kind, field) {
+            (Kind::String, Field::StringValue(text)) => Ok(Value::String(boxed(text))),
+            (Kind::Bytes, Field::BlobValue(bytes)) => Ok(Value::Bytes(boxed(bytes.into_inner()))),
+            (_, field) => self.decode(&field),
+        }
+    }
 }
 
 /// The Rust-side type a column decodes to.
@@ -427,6 +437,57 @@ mod tests {
         ) {
             let text = format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}{fraction}");
             prop_assert_eq!(parse_timestamp(&text), chrono(&text));
+        }
+    }
+
+    #[test]
+    fn taking_a_field_decodes_it_as_borrowing_does() {
+        use aws_sdk_rdsdata::primitives::Blob;
+        use aws_sdk_rdsdata::types::{ColumnMetadata, Field};
+        #[cfg(feature = "mysql")]
+        let (engine, types) = (
+            Engine::MySql,
+            [
+                "VARCHAR", "BLOB", "INT", "DECIMAL", "JSON", "DATETIME", "BIT",
+            ],
+        );
+        #[cfg(not(feature = "mysql"))]
+        let (engine, types) = (
+            Engine::Postgres,
+            [
+                "text",
+                "bytea",
+                "int4",
+                "numeric",
+                "jsonb",
+                "timestamp",
+                "bool",
+            ],
+        );
+        let fields = [
+            Field::StringValue("héllo".into()),
+            Field::StringValue(String::new()),
+            Field::StringValue("12.50".into()),
+            Field::StringValue("{\"a\": 1}".into()),
+            Field::StringValue("2026-11-27 06:30:00".into()),
+            Field::BlobValue(Blob::new(vec![0, 1, 255])),
+            Field::LongValue(7),
+            Field::BooleanValue(true),
+            Field::IsNull(true),
+        ];
+        for type_name in types {
+            let column = ColumnMetadata::builder()
+                .name("c")
+                .type_name(type_name)
+                .build();
+            let decoder = Decoder::new(&column, engine);
+            for field in &fields {
+                let borrowed = decoder.decode(field).map_err(|e| e.to_string());
+                let owned = decoder
+                    .decode_owned(field.clone())
+                    .map_err(|e| e.to_string());
+                assert_eq!(owned, borrowed, "{type_name} {field:?}");
+            }
         }
     }
 
