@@ -81,10 +81,7 @@ pub async fn tables<C: ConnectionTrait>(
     match db.get_database_backend() {
         DbBackend::MySql => mysql(db, schema, filter).await,
         DbBackend::Postgres => postgres(db, schema, filter).await,
-        DbBackend::Sqlite => Err(Error::Config(
-            "SQLite: use sea-orm-cli generate entity (this tool covers MySQL and PostgreSQL)"
-                .into(),
-        )),
+        DbBackend::Sqlite => Err(Error::Config(crate::target::SQLITE_NOT_COVERED.into())),
     }
 }
 

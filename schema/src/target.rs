@@ -5,6 +5,16 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
 use crate::error::{Error, Result};
 
+/// Why a SQLite target is refused, before connecting or when a connection turns out to be SQLite.
+pub(crate) const SQLITE_NOT_COVERED: &str =
+    "SQLite: use sea-orm-cli generate entity (this tool covers MySQL and PostgreSQL)";
+
+/// `sqlite:` URLs, whatever the case of the scheme.
+fn is_sqlite(url: &str) -> bool {
+    url.get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("sqlite:"))
+}
+
 /// Where the schema lives.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -130,6 +140,9 @@ impl Target {
     /// [`Error::Connect`].
     pub async fn connect(&self) -> Result<Connection> {
         match self {
+            // Refused before connecting: this build links no SQLite driver, and SeaORM's own
+            // answer ("no supporting driver") would not say what to use instead.
+            Target::Url(url) if is_sqlite(url) => Err(Error::Config(SQLITE_NOT_COVERED.into())),
             Target::Url(url) => Ok(Connection {
                 db: migration::connect(url, None)
                     .await
@@ -178,5 +191,29 @@ pub(crate) fn redact(url: &str) -> String {
             }
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_sqlite_url_is_refused_with_what_to_use_instead() {
+        for url in ["sqlite::memory:", "SQLite://./db.sqlite?mode=rwc"] {
+            let error = Target::Url(url.into()).connect().await.unwrap_err();
+            assert!(
+                matches!(&error, Error::Config(message) if message == SQLITE_NOT_COVERED),
+                "{url}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_sqlite_scheme_is_sqlite() {
+        assert!(is_sqlite("sqlite:x.db"));
+        assert!(!is_sqlite("mysql://root@127.0.0.1/sqlite"));
+        assert!(!is_sqlite("postgres://sqlite:pw@h/db"));
+        assert!(!is_sqlite("sql"));
     }
 }
